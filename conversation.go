@@ -1,0 +1,123 @@
+package parley
+
+import "time"
+
+// ConversationStatus is where a conversation is in its life.
+type ConversationStatus string
+
+const (
+	StatusQueued    ConversationStatus = "queued"
+	StatusAssigned  ConversationStatus = "assigned"
+	StatusResolved  ConversationStatus = "resolved"
+	StatusAbandoned ConversationStatus = "abandoned"
+)
+
+// Open reports whether the conversation is still being worked on.
+func (s ConversationStatus) Open() bool { return s == StatusQueued || s == StatusAssigned }
+
+// Conversation is one contact of a customer on one channel.
+type Conversation struct {
+	ID          int64              `json:"id,string"`
+	CustomerID  int64              `json:"customer_id,string"`
+	InboxID     int64              `json:"inbox_id,string"`
+	QueueID     int64              `json:"queue_id,string"`
+	Channel     Channel            `json:"channel"`
+	Status      ConversationStatus `json:"status"`
+	AgentID     int64              `json:"agent_id,string,omitempty"`
+	Topic       string             `json:"topic,omitempty"`
+	Priority    int                `json:"priority"`
+	LastSeq     int64              `json:"last_seq"`
+	Disposition string             `json:"disposition,omitempty"`
+	CreatedAt   time.Time          `json:"created_at"`
+	EnqueuedAt  time.Time          `json:"enqueued_at,omitzero"`
+	AssignedAt  time.Time          `json:"assigned_at,omitzero"`
+	ResolvedAt  time.Time          `json:"resolved_at,omitzero"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+	// Messages is filled where the API says so (offers, single gets).
+	Messages []Message `json:"messages,omitempty"`
+	// Customer is the customer's display name, for lists.
+	CustomerName string `json:"customer_name,omitempty"`
+}
+
+// Direction says who a message goes to.
+type Direction string
+
+const (
+	DirectionIn  Direction = "in"
+	DirectionOut Direction = "out"
+)
+
+// Sender types.
+const (
+	SenderCustomer = "customer"
+	SenderAgent    = "agent"
+	SenderSystem   = "system"
+)
+
+// Delivery states of outbound messages.
+const (
+	DeliveryQueued    = "queued"
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Message is one message of a conversation. Seq increases by one per message
+// within the conversation.
+type Message struct {
+	ID             int64         `json:"id,string"`
+	ConversationID int64         `json:"conversation_id,string"`
+	Seq            int64         `json:"seq"`
+	Direction      Direction     `json:"direction"`
+	Private        bool          `json:"private"`
+	Sender         MessageSender `json:"sender"`
+	Channel        Channel       `json:"channel"`
+	Body           string        `json:"body"`
+	Attachments    []Attachment  `json:"attachments"`
+	Delivery       string        `json:"delivery,omitempty"`
+	ClientMsgID    string        `json:"client_msg_id,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+}
+
+// MessageSender is who wrote a message.
+type MessageSender struct {
+	Type string `json:"type"`
+	ID   int64  `json:"id,string,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	URL         string `json:"url,omitempty"`
+}
+
+// MaxBodyBytes bounds the body of one message.
+const MaxBodyBytes = 16 << 10
+
+// OfferState is where an offer (reservation) is.
+type OfferState string
+
+const (
+	OfferPending   OfferState = "pending"
+	OfferAccepted  OfferState = "accepted"
+	OfferRejected  OfferState = "rejected"
+	OfferTimeout   OfferState = "timeout"
+	OfferCanceled  OfferState = "canceled"
+	OfferRescinded OfferState = "rescinded"
+)
+
+// Offer is a reservation of an agent for a conversation.
+type Offer struct {
+	ID             string     `json:"id"`
+	ConversationID int64      `json:"conversation_id,string"`
+	AgentID        int64      `json:"agent_id,string"`
+	QueueID        int64      `json:"queue_id,string"`
+	State          OfferState `json:"state"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	EndedAt        time.Time  `json:"ended_at,omitzero"`
+	Reason         string     `json:"reason,omitempty"`
+}

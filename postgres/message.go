@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parleyhq/parley"
+)
+
+const messageColumns = `m.id, m.conversation_id, m.seq, m.direction, m.private, m.sender_type, COALESCE(m.sender_id, 0), m.sender_name,
+	m.channel, m.body, m.attachments, m.delivery, m.client_msg_id, m.created_at`
+
+func scanMessage(row pgx.Row) (parley.Message, error) {
+	var m parley.Message
+	var dir, ch string
+	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &dir, &m.Private, &m.Sender.Type, &m.Sender.ID, &m.Sender.Name,
+		&ch, &m.Body, &m.Attachments, &m.Delivery, &m.ClientMsgID, &m.CreatedAt)
+	m.Direction, m.Channel, m.CreatedAt = parley.Direction(dir), parley.Channel(ch), m.CreatedAt.UTC()
+	if m.Attachments == nil {
+		m.Attachments = []parley.Attachment{}
+	}
+	return m, err
+}
+
+func validBody(body string) error {
+	switch {
+	case !utf8.ValidString(body):
+		return parley.Invalid("Message body is not valid UTF-8.", map[string]string{"body": "invalid UTF-8"})
+	case strings.TrimSpace(body) == "":
+		return parley.Invalid("Message body is empty.", map[string]string{"body": "required"})
+	case len(body) > parley.MaxBodyBytes:
+		return parley.Invalid(fmt.Sprintf("Message body is longer than %d bytes.", parley.MaxBodyBytes), map[string]string{"body": "too long"})
+	}
+	return nil
+}
+
+// insertMessage stores m as the conversation's next message.
+func insertMessage(ctx context.Context, tx pgx.Tx, convID, inboxID int64, m parley.Message, dedupeKey string) (parley.Message, error) {
+	var seq int64
+	if err := tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1 RETURNING last_seq`, convID).Scan(&seq); err != nil {
+		return m, fmt.Errorf("next seq of conversation %d: %w", convID, err)
+	}
+	if m.Attachments == nil {
+		m.Attachments = []parley.Attachment{}
+	}
+	var key *string
+	if dedupeKey != "" {
+		key = &dedupeKey
+	}
+	out, err := scanMessage(tx.QueryRow(ctx, `INSERT INTO messages AS m (conversation_id, inbox_id, seq, direction, private, sender_type, sender_id,
+		sender_name, channel, body, attachments, delivery, dedupe_key, client_msg_id)
+		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, 0), $8, $9, $10, $11, $12, $13, $14) RETURNING `+messageColumns,
+		convID, inboxID, seq, string(m.Direction), m.Private, m.Sender.Type, m.Sender.ID, m.Sender.Name, string(m.Channel),
+		m.Body, m.Attachments, m.Delivery, key, m.ClientMsgID))
+	if err != nil {
+		return out, fmt.Errorf("insert message: %w", err)
+	}
+	return out, writeEvent(ctx, tx, "message.created", convID, 0, 0, map[string]any{"message_id": out.ID, "seq": seq, "direction": m.Direction, "private": m.Private})
+}
+
+// AgentMessage stores a reply or internal note written by an agent in a
+// conversation assigned to them (force lets supervisors write anyway). A
+// client_msg_id seen before returns the stored message with dup set.
+func (db *DB) AgentMessage(ctx context.Context, convID int64, agent parley.Agent, body string, private bool, clientMsgID string, force bool) (m parley.Message, dup bool, err error) {
+	if err := validBody(body); err != nil {
+		return m, false, err
+	}
+	if len(clientMsgID) > 100 || !utf8.ValidString(clientMsgID) {
+		return m, false, parley.Invalid("Invalid client_msg_id.", map[string]string{"client_msg_id": "at most 100 bytes of UTF-8"})
+	}
+	key := ""
+	if clientMsgID != "" {
+		key = fmt.Sprintf("agent:%d:%s", agent.ID, clientMsgID)
+	}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := getConversation(ctx, tx, convID, true)
+		if err != nil {
+			return err
+		}
+		if key != "" {
+			m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages m WHERE inbox_id = $1 AND dedupe_key = $2`, c.InboxID, key))
+			if err == nil {
+				dup = true
+				return nil
+			} else if err != pgx.ErrNoRows {
+				return fmt.Errorf("find duplicate: %w", err)
+			}
+		}
+		if c.Status != parley.StatusAssigned {
+			return parley.Errorf(parley.ECONFLICT, "Conversation %d is %s; reopen it to reply.", convID, c.Status)
+		}
+		if c.AgentID != agent.ID && !force {
+			return parley.Errorf(parley.EFORBIDDEN, "Conversation %d is not assigned to you.", convID)
+		}
+		delivery := parley.DeliveryQueued
+		if private {
+			delivery = ""
+		}
+		m, err = insertMessage(ctx, tx, convID, c.InboxID, parley.Message{
+			Direction: parley.DirectionOut, Private: private, Channel: c.Channel, Body: body, Delivery: delivery, ClientMsgID: clientMsgID,
+			Sender: parley.MessageSender{Type: parley.SenderAgent, ID: agent.ID, Name: agent.Name},
+		}, key)
+		return err
+	})
+	return m, dup, err
+}
+
+// Message returns a message by id.
+func (db *DB) Message(ctx context.Context, id int64) (parley.Message, error) {
+	m, err := scanMessage(db.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages m WHERE id = $1`, id))
+	if err != nil {
+		return m, notFound(err, "message", id)
+	}
+	return m, nil
+}
+
+// Messages returns up to limit messages of a conversation with seq > afterSeq,
+// in seq order; private notes only when includePrivate.
+func (db *DB) Messages(ctx context.Context, convID, afterSeq int64, limit int, includePrivate bool) ([]parley.Message, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages m WHERE conversation_id = $1 AND seq > $2 AND ($3 OR NOT private)
+		ORDER BY seq LIMIT $4`, convID, afterSeq, includePrivate, limit)
+	if err != nil {
+		return nil, fmt.Errorf("messages of conversation %d: %w", convID, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Message, error) { return scanMessage(r) })
+}
+
+// SetDelivery records an outbound message's delivery state.
+func (db *DB) SetDelivery(ctx context.Context, msgID int64, state string) error {
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET delivery = $2 WHERE id = $1 AND direction = 'out'`, msgID, state)
+	if err != nil {
+		return fmt.Errorf("set delivery of message %d: %w", msgID, err)
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package parley
+
+import (
+	"strings"
+	"time"
+)
+
+// Queue is a skills-based routing queue.
+type Queue struct {
+	ID                int64        `json:"id,string"`
+	Name              string       `json:"name"`
+	Media             []Media      `json:"media"`
+	Priority          int          `json:"priority"`
+	OfferTimeoutS     int          `json:"offer_timeout_s"`
+	MaxParallelOffers int          `json:"max_parallel_offers"`
+	ServiceLevel      ServiceLevel `json:"service_level"`
+	// Members are agent ids or "team:<name>".
+	Members   []string  `json:"members"`
+	Steps     []Step    `json:"steps"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ServiceLevel is a target such as 80% answered within 20 s.
+type ServiceLevel struct {
+	Percent int `json:"percent"`
+	Seconds int `json:"seconds"`
+}
+
+// Step is one escalation step: the skills a conversation requires while the
+// step lasts. Steps only widen; after the last one any member is eligible.
+type Step struct {
+	Require      map[string]int `json:"require"`
+	ExpireAfterS int            `json:"expire_after_s"`
+}
+
+// MaxPriority bounds queue and conversation priorities (0..MaxPriority).
+const MaxPriority = 100
+
+// Defaults fills unset fields with their defaults.
+func (q *Queue) Defaults() {
+	if len(q.Media) == 0 {
+		q.Media = []Media{MediaChat}
+	}
+	if q.OfferTimeoutS == 0 {
+		q.OfferTimeoutS = 20
+	}
+	if q.MaxParallelOffers == 0 {
+		q.MaxParallelOffers = 1
+	}
+	if q.ServiceLevel == (ServiceLevel{}) {
+		q.ServiceLevel = ServiceLevel{Percent: 80, Seconds: 20}
+	}
+	if q.Members == nil {
+		q.Members = []string{}
+	}
+	if q.Steps == nil {
+		q.Steps = []Step{}
+	}
+}
+
+// Validate checks the queue's fields.
+func (q Queue) Validate() error {
+	f := map[string]string{}
+	if strings.TrimSpace(q.Name) == "" {
+		f["name"] = "required"
+	}
+	for _, m := range q.Media {
+		if !m.Valid() {
+			f["media"] = "must be voice, chat or email"
+		}
+	}
+	if q.Priority < 0 || q.Priority > MaxPriority {
+		f["priority"] = "must be 0 to 100"
+	}
+	if q.OfferTimeoutS < 1 || q.OfferTimeoutS > 3600 {
+		f["offer_timeout_s"] = "must be 1 to 3600"
+	}
+	if q.MaxParallelOffers < 1 || q.MaxParallelOffers > 10 {
+		f["max_parallel_offers"] = "must be 1 to 10"
+	}
+	if q.ServiceLevel.Percent < 1 || q.ServiceLevel.Percent > 100 || q.ServiceLevel.Seconds < 1 {
+		f["service_level"] = "percent must be 1 to 100 and seconds positive"
+	}
+	for _, s := range q.Steps {
+		for k, lvl := range s.Require {
+			if k == "" || lvl < 1 || lvl > 5 {
+				f["steps"] = "require maps skill names to levels 1 to 5"
+			}
+		}
+		if s.ExpireAfterS < 0 {
+			f["steps"] = "expire_after_s must not be negative"
+		}
+	}
+	for _, m := range q.Members {
+		if m == "" || (strings.HasPrefix(m, "team:") && len(m) == len("team:")) {
+			f["members"] = "members are agent ids or team:<name>"
+		}
+	}
+	if len(f) > 0 {
+		return Invalid("Invalid queue.", f)
+	}
+	return nil
+}
+
+// FirstRequire returns the skills the first step requires (nil without steps).
+func (q Queue) FirstRequire() map[string]int {
+	if len(q.Steps) == 0 {
+		return nil
+	}
+	return q.Steps[0].Require
+}
+
+// Inbox is a channel account: where customers write to, and the queue their
+// conversations go to.
+type InboxConfig struct {
+	ID        int64         `json:"id,string"`
+	Channel   Channel       `json:"channel"`
+	Name      string        `json:"name"`
+	QueueID   int64         `json:"queue_id,string"`
+	Settings  InboxSettings `json:"settings"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// InboxSettings are the channel-specific, non-secret settings of an inbox.
+type InboxSettings struct {
+	// AllowedOrigins lists the page origins allowed to embed a web chat.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Topics let a web-chat visitor pick what the chat is about; each topic
+	// routes to its own queue.
+	Topics   []Topic `json:"topics,omitempty"`
+	Greeting string  `json:"greeting,omitempty"`
+}
+
+// Topic maps a customer-chosen subject to a queue.
+type Topic struct {
+	Name    string `json:"name"`
+	Label   string `json:"label"`
+	QueueID int64  `json:"queue_id,string"`
+}
+
+// QueueFor returns the queue a conversation on topic goes to.
+func (i InboxConfig) QueueFor(topic string) int64 {
+	for _, t := range i.Settings.Topics {
+		if strings.EqualFold(t.Name, topic) && t.QueueID != 0 {
+			return t.QueueID
+		}
+	}
+	return i.QueueID
+}
+
+// Validate checks the inbox's fields.
+func (i InboxConfig) Validate() error {
+	f := map[string]string{}
+	if !i.Channel.Valid() {
+		f["channel"] = "unknown channel"
+	}
+	if strings.TrimSpace(i.Name) == "" {
+		f["name"] = "required"
+	}
+	if i.QueueID == 0 {
+		f["queue_id"] = "required"
+	}
+	for _, t := range i.Settings.Topics {
+		if t.Name == "" {
+			f["topics"] = "every topic needs a name"
+		}
+	}
+	if len(f) > 0 {
+		return Invalid("Invalid inbox.", f)
+	}
+	return nil
+}
