@@ -31,3 +31,11 @@ type Customer360 struct {
 	// messages, most recent first.
 	PastConversations []Conversation `json:"past_conversations"`
 }
+
+// Visitor is an authenticated web-chat visitor: a customer in an inbox.
+type Visitor struct {
+	InboxID    int64
+	CustomerID int64
+	// Topic is what the visitor chose in the pre-chat form.
+	Topic string
+}

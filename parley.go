@@ -68,7 +68,9 @@ type Inbound struct {
 	CustomerID int64
 	// DedupeKey identifies the message at its source (provider message id,
 	// client_msg_id); a second Inbound with the same key changes nothing.
-	DedupeKey   string
+	DedupeKey string
+	// ClientMsgID is the sender's own id of the message, echoed in acks.
+	ClientMsgID string
 	Body        string
 	Attachments []Attachment
 	Topic       string

@@ -174,7 +174,7 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 			}
 			r.Message, err = insertMessage(ctx, tx, convID, in.InboxID, parley.Message{
 				Direction: parley.DirectionIn, Sender: parley.MessageSender{Type: parley.SenderCustomer, ID: customerID},
-				Channel: inbox.Channel, Body: in.Body, Attachments: in.Attachments,
+				Channel: inbox.Channel, Body: in.Body, Attachments: in.Attachments, ClientMsgID: in.ClientMsgID,
 			}, in.DedupeKey)
 			if isUniqueViolation(err, "messages_dedupe_key") {
 				return errRetry

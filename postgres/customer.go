@@ -99,13 +99,6 @@ func addIdentity(ctx context.Context, tx pgx.Tx, customerID int64, id parley.Ide
 	return nil
 }
 
-// VisitorSession is a web-chat visitor's authenticated session.
-type VisitorSession struct {
-	InboxID    int64
-	CustomerID int64
-	Topic      string
-}
-
 // WebchatStart opens a visitor session for a web-chat inbox. A valid old
 // token of the same inbox continues that visitor (and is returned again);
 // otherwise an email given in the pre-chat form finds the customer who
@@ -167,12 +160,38 @@ func (db *DB) WebchatStart(ctx context.Context, inboxID int64, oldToken, name, e
 }
 
 // Visitor returns the session a visitor token belongs to.
-func (db *DB) Visitor(ctx context.Context, token string) (VisitorSession, error) {
-	var v VisitorSession
+func (db *DB) Visitor(ctx context.Context, token string) (parley.Visitor, error) {
+	var v parley.Visitor
 	err := db.pool.QueryRow(ctx, `UPDATE visitor_sessions SET last_seen_at = now() WHERE token_hash = $1 RETURNING inbox_id, customer_id, topic`,
 		hashToken(token)).Scan(&v.InboxID, &v.CustomerID, &v.Topic)
 	if err == pgx.ErrNoRows {
 		return v, parley.Errorf(parley.EUNAUTHORIZED, "Unknown visitor token.")
 	}
 	return v, err
+}
+
+// AgentServedCustomer reports whether an agent has handled any conversation
+// of the customer.
+func (db *DB) AgentServedCustomer(ctx context.Context, agentID, customerID int64) (bool, error) {
+	var ok bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND agent_id = $2)`, customerID, agentID).Scan(&ok)
+	return ok, err
+}
+
+// Timeline returns a customer's conversations with their messages, newest
+// first, with ids below before (0: from the newest).
+func (db *DB) Timeline(ctx context.Context, customerID, before int64, limit int) ([]parley.Conversation, error) {
+	if _, err := db.Customer(ctx, customerID); err != nil {
+		return nil, err
+	}
+	convs, err := db.conversations(ctx, `WHERE c.customer_id = $1 AND ($2 = 0 OR c.id < $2) ORDER BY c.id DESC LIMIT $3`, customerID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range convs {
+		if convs[i].Messages, err = db.Messages(ctx, convs[i].ID, 0, 1000, true); err != nil {
+			return nil, err
+		}
+	}
+	return convs, nil
 }

@@ -1,0 +1,309 @@
+// Rendering of console pieces. Every value from the server is inserted as
+// text (via h(), which creates text nodes), never parsed as markup.
+
+import { h, initials } from './dom.js';
+import { t, tOr, formatTime, formatDate, formatDateTime } from './i18n.js';
+
+export function channelLabel(channel) {
+  return tOr(`channel.${channel}`, channel || '');
+}
+
+export function statusLabel(status) {
+  return tOr(`status.${status}`, status || '');
+}
+
+function stageLabel(stage) {
+  return tOr(`stage.${String(stage || '').toLowerCase()}`, stage || '');
+}
+
+function senderName(m, me) {
+  const s = m.sender || {};
+  if (s.type === 'system') return t('msg.system');
+  if (s.type === 'agent' && me && String(s.id) === String(me.id)) return t('msg.you');
+  if (s.name) return s.name;
+  return s.type === 'agent' ? t('msg.agent') : t('msg.customer');
+}
+
+const DELIVERY_MARKS = { queued: '✓', sent: '✓', delivered: '✓✓', failed: '!' };
+
+function deliveryTick(m) {
+  if (m.localState === 'pending') {
+    return h('span', { class: 'delivery', dataset: { delivery: 'pending' }, title: t('msg.pending'), 'aria-label': t('msg.pending') }, '…');
+  }
+  const d = m.delivery || 'queued';
+  return h(
+    'span',
+    { class: 'delivery', dataset: { delivery: d }, title: tOr(`delivery.${d}`, d), 'aria-label': tOr(`delivery.${d}`, d) },
+    DELIVERY_MARKS[d] || '✓',
+  );
+}
+
+function safeHref(url) {
+  try {
+    const u = new URL(String(url), location.href);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function attachmentList(attachments) {
+  if (!attachments || attachments.length === 0) return null;
+  return h(
+    'ul',
+    { class: 'attachments' },
+    attachments.map((a) => {
+      const label = a.name || a.filename || t('msg.attachment');
+      const href = safeHref(a.url);
+      return h('li', null, href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
+    }),
+  );
+}
+
+// messageItem renders one message (stored or pending). opts.onRetry is
+// called for failed pending sends.
+export function messageItem(m, { me, onRetry } = {}) {
+  const s = m.sender || {};
+  const system = s.type === 'system';
+  const outbound = m.direction === 'out';
+  const cls = ['message', outbound ? 'message-out' : 'message-in'];
+  if (m.private) cls.push('message-private');
+  if (system) cls.push('message-system');
+  if (m.localState === 'pending') cls.push('message-pending');
+  if (m.localState === 'failed') cls.push('message-failed');
+
+  const meta = h(
+    'div',
+    { class: 'message-meta' },
+    h('span', { class: 'message-sender' }, senderName(m, me)),
+    m.private ? h('span', { class: 'message-flag' }, t('msg.private')) : null,
+    h('time', { class: 'message-time', datetime: m.created_at || null, title: formatDateTime(m.created_at) }, formatTime(m.created_at)),
+  );
+
+  const footer = [];
+  if (m.localState === 'failed') {
+    footer.push(
+      h('span', { class: 'message-error', role: 'alert' }, t('msg.failed', { reason: m.error || t('msg.failed_timeout') })),
+      onRetry ? h('button', { type: 'button', class: 'button button-link message-retry', on: { click: () => onRetry(m) } }, t('msg.retry')) : null,
+    );
+  } else if (outbound && !m.private && !system) {
+    footer.push(deliveryTick(m));
+  }
+
+  return h(
+    'li',
+    {
+      class: cls,
+      dataset: { seq: m.seq || null, id: m.id || null, clientMsgId: m.client_msg_id || null, delivery: m.delivery || null },
+    },
+    meta,
+    h('p', { class: 'message-body' }, m.body || ''),
+    attachmentList(m.attachments),
+    footer.length ? h('div', { class: 'message-footer' }, footer) : null,
+  );
+}
+
+export function conversationItem(thread, { active, me }) {
+  const c = thread.conversation;
+  const name = c.customer_name || (thread.customer && thread.customer.name) || t('customer.unknown');
+  const last = thread.lastMessage();
+  let preview = t('list.no_messages');
+  if (last) {
+    const who = last.direction === 'out' ? `${senderName(last, me)}: ` : '';
+    preview = (last.private ? `${t('msg.private')} · ` : '') + who + (last.body || t('msg.attachment'));
+  }
+  const cls = ['conversation-item'];
+  if (active) cls.push('is-active');
+  if (!thread.isOpen) cls.push('is-closed');
+  if (thread.unread > 0) cls.push('has-unread');
+  const when = last ? last.created_at : c.assigned_at || c.created_at;
+  return h(
+    'li',
+    { class: cls, dataset: { id: c.id, status: c.status } },
+    h(
+      'button',
+      { type: 'button', class: 'conversation-button', 'aria-current': active ? 'true' : null },
+      h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
+      h(
+        'span',
+        { class: 'conversation-text' },
+        h(
+          'span',
+          { class: 'conversation-top' },
+          h('span', { class: 'conversation-name' }, name),
+          h('time', { class: 'conversation-time', datetime: when || null }, formatTime(when)),
+        ),
+        h(
+          'span',
+          { class: 'conversation-bottom' },
+          h('span', { class: ['channel-badge', `channel-${c.channel}`] }, channelLabel(c.channel)),
+          !thread.isOpen ? h('span', { class: 'status-badge' }, thread.assigned ? statusLabel(c.status) : t('list.resolved')) : null,
+          h('span', { class: 'conversation-preview' }, preview),
+        ),
+      ),
+      thread.unread > 0
+        ? h('span', { class: 'unread-badge', 'aria-label': t('list.unread', { n: thread.unread }) }, String(thread.unread > 99 ? '99+' : thread.unread))
+        : null,
+    ),
+  );
+}
+
+// offerCard renders a pending offer; ids #offer-accept / #offer-reject are
+// assigned by the caller to the first card of the stack.
+export function offerCard(offer, { me, onAccept, onReject }) {
+  const conv = offer.conversation || {};
+  const customer = offer.customer || {};
+  const name = customer.name || conv.customer_name || t('customer.unknown');
+  const messages = [...(conv.messages || [])].sort((a, b) => a.seq - b.seq);
+  const shown = messages.slice(-8);
+  const queueName = (offer.queue && offer.queue.name) || '';
+  const titleId = `offer-title-${offer.id}`;
+  return h(
+    'article',
+    { class: 'offer-card', dataset: { offerId: offer.id, conversationId: conv.id }, 'aria-labelledby': titleId },
+    h(
+      'header',
+      { class: 'offer-head' },
+      h('span', { class: 'offer-queue' }, h('span', { class: 'visually-hidden' }, `${t('offer.queue')}: `), queueName),
+      h('span', { class: 'offer-countdown', role: 'timer', 'aria-label': t('offer.countdown_label') }, ''),
+    ),
+    h('div', { class: 'offer-progress', 'aria-hidden': 'true' }, h('div', { class: 'offer-progress-bar' })),
+    h(
+      'div',
+      { class: 'offer-who' },
+      h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
+      h(
+        'div',
+        null,
+        h('h3', { class: 'offer-customer', id: titleId }, name),
+        h(
+          'p',
+          { class: 'offer-meta' },
+          h('span', { class: ['channel-badge', `channel-${conv.channel}`] }, channelLabel(conv.channel)),
+          conv.topic ? h('span', { class: 'offer-topic' }, conv.topic) : null,
+        ),
+      ),
+    ),
+    h(
+      'ol',
+      { class: 'offer-messages thread thread-compact' },
+      messages.length > shown.length ? h('li', { class: 'thread-note' }, t('offer.more_messages', { n: messages.length - shown.length })) : null,
+      shown.length ? shown.map((m) => messageItem(m, { me })) : h('li', { class: 'thread-note' }, t('offer.no_messages')),
+    ),
+    h('p', { class: 'offer-status', role: 'status', hidden: true }),
+    h(
+      'div',
+      { class: 'offer-actions' },
+      h('button', { type: 'button', class: 'button button-secondary offer-reject', on: { click: onReject } }, t('offer.reject')),
+      h('button', { type: 'button', class: 'button button-primary offer-accept', on: { click: onAccept } }, t('offer.accept')),
+    ),
+  );
+}
+
+function fact(label, value) {
+  return [h('dt', null, label), h('dd', null, value || t('customer.none'))];
+}
+
+function attributeText(v) {
+  if (v === null || v === undefined) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+export function customerPanel(customer, { me, currentId }) {
+  if (!customer) return [h('p', { class: 'empty' }, t('customer.empty'))];
+  const name = customer.name || t('customer.unknown');
+  const tags = customer.tags || [];
+  const identities = customer.identities || [];
+  const attributes = Object.entries(customer.attributes || {});
+  const past = (customer.past_conversations || []).filter((c) => String(c.id) !== String(currentId));
+
+  return [
+    h(
+      'div',
+      { class: 'customer-card' },
+      h('span', { class: 'avatar avatar-large', 'aria-hidden': 'true' }, initials(name)),
+      h(
+        'div',
+        null,
+        h('h3', { class: 'customer-name' }, name),
+        customer.lifecycle_stage
+          ? h('span', { class: ['stage-badge', `stage-${String(customer.lifecycle_stage).toLowerCase()}`], title: t('customer.stage') }, stageLabel(customer.lifecycle_stage))
+          : null,
+      ),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      fact(t('customer.email'), customer.email),
+      fact(t('customer.phone'), customer.phone),
+      customer.locale ? fact(t('customer.locale'), customer.locale) : null,
+      fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
+      fact(t('customer.since'), formatDate(customer.created_at)),
+    ),
+    h(
+      'section',
+      { class: 'panel-section' },
+      h('h4', null, t('customer.tags')),
+      tags.length ? h('ul', { class: 'tags' }, tags.map((tag) => h('li', { class: 'tag' }, tag))) : h('p', { class: 'muted' }, t('customer.no_tags')),
+    ),
+    h(
+      'section',
+      { class: 'panel-section' },
+      h('h4', null, t('customer.identities')),
+      identities.length
+        ? h(
+            'ul',
+            { class: 'identities' },
+            identities.map((id) =>
+              h(
+                'li',
+                { class: 'identity', dataset: { channel: id.channel } },
+                h('span', { class: ['channel-badge', `channel-${id.channel}`] }, channelLabel(id.channel)),
+                h('span', { class: 'identity-address' }, id.address || ''),
+                id.since ? h('span', { class: 'identity-since muted' }, t('customer.identity_since', { date: formatDate(id.since) })) : null,
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('customer.none')),
+    ),
+    attributes.length
+      ? h(
+          'section',
+          { class: 'panel-section' },
+          h('h4', null, t('customer.attributes')),
+          h('dl', { class: 'facts facts-compact' }, attributes.map(([k, v]) => fact(k, attributeText(v)))),
+        )
+      : null,
+    h(
+      'section',
+      { class: 'panel-section' },
+      h('h4', null, t('customer.past')),
+      past.length
+        ? h(
+            'ul',
+            { class: 'past-list' },
+            past.map((c) => {
+              const msgs = [...(c.messages || [])].sort((a, b) => a.seq - b.seq);
+              return h(
+                'li',
+                null,
+                h(
+                  'details',
+                  { class: 'past-conversation', dataset: { id: c.id } },
+                  h(
+                    'summary',
+                    null,
+                    h('span', { class: 'past-date' }, formatDate(c.created_at)),
+                    h('span', { class: ['channel-badge', `channel-${c.channel}`] }, channelLabel(c.channel)),
+                    c.topic ? h('span', { class: 'past-topic' }, c.topic) : null,
+                    h('span', { class: 'past-count muted' }, t('customer.past_messages', { n: msgs.length })),
+                  ),
+                  h('ol', { class: 'thread thread-compact' }, msgs.length ? msgs.map((m) => messageItem(m, { me })) : h('li', { class: 'thread-note' }, t('offer.no_messages'))),
+                ),
+              );
+            }),
+          )
+        : h('p', { class: 'muted' }, t('customer.no_past')),
+    ),
+  ];
+}

@@ -1,0 +1,124 @@
+// Package jobs runs Parley's background work on asynq: delivering outbound
+// messages through their channels, with retries and an idempotency key.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/parleyhq/parley"
+	"github.com/redis/go-redis/v9"
+)
+
+// TypeDeliver delivers one outbound message.
+const TypeDeliver = "message:deliver"
+
+// MaxDeliveryRetries bounds the attempts to deliver a message.
+const MaxDeliveryRetries = 12
+
+type deliverPayload struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// Client queues jobs.
+type Client struct {
+	c     *asynq.Client
+	queue string
+}
+
+// NewClient returns a client that queues into the named asynq queue.
+func NewClient(rdb redis.UniversalClient, queue string) *Client {
+	return &Client{c: asynq.NewClientFromRedisClient(rdb), queue: queue}
+}
+
+// EnqueueDelivery queues the delivery of a message. The task id is derived
+// from the message, so queuing it twice delivers it once.
+func (c *Client) EnqueueDelivery(ctx context.Context, messageID int64) error {
+	payload, _ := json.Marshal(deliverPayload{MessageID: messageID})
+	_, err := c.c.EnqueueContext(ctx, asynq.NewTask(TypeDeliver, payload),
+		asynq.Queue(c.queue), asynq.TaskID(fmt.Sprintf("deliver:%d", messageID)),
+		asynq.MaxRetry(MaxDeliveryRetries), asynq.Timeout(30*time.Second), asynq.Retention(24*time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// Handlers are what the jobs do.
+type Handlers struct {
+	// Deliver sends a stored outbound message through its channel.
+	Deliver func(ctx context.Context, messageID int64) error
+	// DeliveryFailed is told when a message's retries are exhausted.
+	DeliveryFailed func(ctx context.Context, messageID int64)
+}
+
+// Worker processes jobs until its context ends, then drains.
+type Worker struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// NewWorker returns a worker for the named queue.
+func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Logger) *Worker {
+	alog := &logger{log: log.With("component", "asynq")}
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:       10,
+		Queues:            map[string]int{queue: 1},
+		Logger:            alog,
+		LogLevel:          asynq.WarnLevel,
+		TaskCheckInterval: 50 * time.Millisecond,
+		ShutdownTimeout:   10 * time.Second,
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			// 1 s, 2 s, 4 s … capped at 5 minutes.
+			return min(time.Duration(1<<min(n, 9))*time.Second, 5*time.Minute)
+		},
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			log.Warn("job failed", "type", t.Type(), "retry", retried, "max_retry", maxRetry, "error", err)
+			var p deliverPayload
+			if t.Type() == TypeDeliver && json.Unmarshal(t.Payload(), &p) == nil &&
+				(retried >= maxRetry || errors.Is(err, asynq.SkipRetry)) && h.DeliveryFailed != nil {
+				h.DeliveryFailed(ctx, p.MessageID)
+			}
+		}),
+	})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeDeliver, func(ctx context.Context, t *asynq.Task) error {
+		var p deliverPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("decode %s payload: %v: %w", TypeDeliver, err, asynq.SkipRetry)
+		}
+		err := h.Deliver(ctx, p.MessageID)
+		if c := parley.ErrorCode(err); c == parley.ENOTFOUND || c == parley.EINVALID {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	})
+	return &Worker{srv: srv, mux: mux}
+}
+
+// Run processes jobs until ctx ends, then waits for running jobs (up to the
+// shutdown timeout) before returning.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start job worker: %w", err)
+	}
+	<-ctx.Done()
+	w.srv.Shutdown()
+	return nil
+}
+
+// logger adapts slog to asynq's Logger.
+type logger struct{ log *slog.Logger }
+
+func (l *logger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...)) }
+func (l *logger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...)) }
+func (l *logger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...)) }
+func (l *logger) Error(args ...any) { l.log.Error(fmt.Sprint(args...)) }
+func (l *logger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...)) }

@@ -1,0 +1,2 @@
+// Package routing is Parley's Redis routing core.
+package routing

@@ -1,0 +1,16 @@
+-- position.lua (read-only): a task's 0-based place among the waiting
+-- tasks of its queue (all media, in score then id order); 0 when offered.
+-- args: conv. extra: { position } or {} when not queued
+local conv = arg(1)
+local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'score')
+if not v[1] then return reply('', '') end
+if v[2] ~= 'queued' then return reply('', '', { '0' }) end
+local mem, pos = pad(conv), 0
+for _, m in ipairs(MEDIA) do
+  local key = wait_key(v[1], m)
+  pos = pos + redis.call('ZCOUNT', key, '-inf', '(' .. v[3])
+  for _, x in ipairs(redis.call('ZRANGEBYSCORE', key, v[3], v[3])) do
+    if x < mem then pos = pos + 1 end
+  end
+end
+return reply('', '', { istr(pos) })

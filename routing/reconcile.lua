@@ -1,0 +1,168 @@
+-- reconcile.lua: rebuild the routing state from PostgreSQL's truth in one
+-- atomic step, then dispatch every queue (highest priority first).
+-- args: snapshot JSON (ids as strings; see reconcile.go)
+local snap = cjson.decode(arg(1))
+local SQ, SA, ST = {}, {}, {}
+for _, q in ipairs(snap.queues) do SQ[q.id] = q end
+for _, a in ipairs(snap.agents) do SA[a.id] = a end
+for _, t in ipairs(snap.tasks) do ST[t.conv] = t end
+
+local old_queues = redis.call('SMEMBERS', k('queues'))
+local old_agents = redis.call('SMEMBERS', k('agents'))
+local old_tasks = redis.call('SMEMBERS', k('tasks'))
+
+-- Queues whose wait and age sets are rebuilt from scratch.
+local qids = {}
+for _, qid in ipairs(old_queues) do qids[qid] = true end
+for qid in pairs(SQ) do qids[qid] = true end
+for _, t in ipairs(snap.tasks) do qids[t.queue] = true end
+for _, conv in ipairs(old_tasks) do
+  local t = task(conv)
+  if t then qids[t.queue] = true end
+end
+
+-- 1. Pending offers. One stays when its agent is in the snapshot and
+-- available and its task is in the snapshot (same queue and media) and
+-- still points at it; the others are canceled. Then each agent's kept
+-- offers are trimmed, newest first, to what its capacity leaves after the
+-- assigned conversations.
+local oids, seen = {}, {}
+local function note(oid)
+  if not seen[oid] then
+    seen[oid] = true
+    oids[#oids + 1] = oid
+  end
+end
+for _, oid in ipairs(redis.call('ZRANGE', k('expiry'), 0, -1)) do note(oid) end
+for _, aid in ipairs(old_agents) do
+  for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do note(oid) end
+end
+local kept = {} -- agent id -> list of offers
+for _, oid in ipairs(oids) do
+  local o = offer(oid)
+  if o and o.state == 'pending' then
+    local st, t, a = ST[o.conv], task(o.conv), agent(o.agent)
+    if st and SA[o.agent] and a and a.presence == 'available'
+        and st.queue == o.queue and st.media == o.media
+        and t and t.state == 'offered' and t.offer == oid then
+      kept[o.agent] = kept[o.agent] or {}
+      table.insert(kept[o.agent], o)
+    else
+      end_offer(o, 'canceled')
+    end
+  else
+    redis.call('ZREM', k('expiry'), oid)
+  end
+end
+local valid = {} -- offer id -> true
+local pend = {}  -- agent id -> media -> count
+for aid, list in pairs(kept) do
+  table.sort(list, function(x, y)
+    if x.created ~= y.created then return tonumber(x.created) < tonumber(y.created) end
+    return x.id < y.id
+  end)
+  local spec = SA[aid]
+  pend[aid] = { voice = 0, chat = 0, email = 0 }
+  for _, o in ipairs(list) do
+    local m = o.media
+    local used = (tonumber(spec.asg[m]) or 0) + pend[aid][m]
+    if used < (tonumber(spec.cap[m]) or 0) then
+      valid[o.id] = true
+      pend[aid][m] = pend[aid][m] + 1
+    else
+      end_offer(o, 'canceled')
+    end
+  end
+end
+
+-- 2. Tasks: those not in the snapshot go; the others are written from the
+-- snapshot, offered if their offer stayed, else waiting at their score.
+-- Exclusions of tasks that were already here are kept.
+for _, conv in ipairs(old_tasks) do
+  if not ST[conv] then
+    local t = task(conv)
+    if t then delete_task(t) end
+  end
+end
+for qid in pairs(qids) do
+  redis.call('DEL', wait_key(qid, 'voice'), wait_key(qid, 'chat'), wait_key(qid, 'email'), k('q', qid, 'age'))
+end
+redis.call('DEL', k('tasks'))
+for _, st in ipairs(snap.tasks) do
+  local t = task(st.conv)
+  local offered = t and t.state == 'offered' and valid[t.offer]
+  local state, oid, nexcl = 'queued', '', 0
+  if offered then state, oid = 'offered', t.offer end
+  if t then nexcl = t.nexcl else redis.call('DEL', k('t', st.conv, 'excl')) end
+  redis.call('HSET', k('t', st.conv), 'queue', st.queue, 'media', st.media,
+    'prio', istr(st.prio), 'enq', istr(st.enq), 'score', st.score, 'req', st.req,
+    'state', state, 'offer', oid, 'nexcl', istr(nexcl))
+  redis.call('ZADD', k('q', st.queue, 'age'), st.enq, st.conv)
+  if not offered then
+    redis.call('ZADD', wait_key(st.queue, st.media), tonumber(st.score), pad(st.conv))
+  end
+  redis.call('SADD', k('tasks'), st.conv)
+end
+
+-- 3. Agents: those not in the snapshot go; the others get the snapshot's
+-- capacity and skills, load = assigned + kept offers, presence kept
+-- (offline when new). Queue sets are rebuilt in step 4.
+for _, aid in ipairs(old_agents) do
+  if not SA[aid] then
+    redis.call('DEL', k('a', aid), k('a', aid, 'skills'), k('a', aid, 'offers'))
+  end
+  redis.call('DEL', k('a', aid, 'queues'))
+end
+for _, qid in ipairs(old_queues) do
+  for _, aid in ipairs(redis.call('SMEMBERS', k('q', qid, 'members'))) do
+    redis.call('DEL', k('a', aid, 'queues'))
+  end
+end
+redis.call('DEL', k('agents'), k('avail'))
+for _, spec in ipairs(snap.agents) do
+  local aid = spec.id
+  local v = redis.call('HMGET', k('a', aid), 'presence', 'idle', 'last')
+  local presence = v[1] or 'offline'
+  local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
+  redis.call('DEL', k('a', aid), k('a', aid, 'skills'), k('a', aid, 'queues'), k('a', aid, 'offers'))
+  redis.call('HSET', k('a', aid), 'presence', presence, 'idle', v[2] or '0', 'last', v[3] or '0')
+  for _, m in ipairs(MEDIA) do
+    redis.call('HSET', k('a', aid), 'cap:' .. m, istr(tonumber(spec.cap[m]) or 0),
+      'asg:' .. m, istr(tonumber(spec.asg[m]) or 0), 'pend:' .. m, istr(p[m]))
+  end
+  for name, lvl in pairs(spec.skills) do
+    redis.call('HSET', k('a', aid, 'skills'), name, istr(lvl))
+  end
+  for _, o in ipairs(kept[aid] or {}) do
+    if valid[o.id] then redis.call('SADD', k('a', aid, 'offers'), o.id) end
+  end
+  redis.call('SADD', k('agents'), aid)
+  if presence == 'available' then redis.call('SADD', k('avail'), aid) end
+end
+
+-- 4. Queues: those not in the snapshot go; the others get the snapshot's
+-- config and members.
+for _, qid in ipairs(old_queues) do
+  redis.call('DEL', k('q', qid), k('q', qid, 'members'))
+end
+redis.call('DEL', k('queues'))
+local order = {}
+for _, q in ipairs(snap.queues) do
+  redis.call('HSET', k('q', q.id), 'prio', istr(q.prio), 'timeout', istr(q.timeout))
+  for _, aid in ipairs(q.members) do
+    redis.call('SADD', k('q', q.id, 'members'), aid)
+    redis.call('SADD', k('a', aid, 'queues'), q.id)
+  end
+  redis.call('SADD', k('queues'), q.id)
+  order[#order + 1] = q
+end
+
+-- 5. Dispatch every queue, highest priority first.
+reset_cache()
+table.sort(order, function(x, y)
+  if x.prio ~= y.prio then return x.prio > y.prio end
+  return idless(x.id, y.id)
+end)
+for _, q in ipairs(order) do want_queue(q.id) end
+run_work()
+return reply('', '')

@@ -1,0 +1,276 @@
+package routing
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleyhq/parley"
+)
+
+// Options configure a Router. The zero value is usable.
+type Options struct {
+	// Prefix is the hash-tag content: "parley" gives keys "{parley}:...".
+	// Default "parley". It must not contain '{' or '}'.
+	Prefix string
+	// Now is the clock; default time.Now. Times are kept in milliseconds.
+	Now func() time.Time
+	// NewID returns a fresh offer id; default 16 random bytes in hex.
+	NewID func() string
+	// ScanDepth bounds how many waiting tasks a queue dispatch may skip
+	// (tasks no free agent can take) and how many head tasks of each queue
+	// an agent looks at when it pulls work; default 50.
+	ScanDepth int
+}
+
+// Router is the Redis routing core. It is safe for concurrent use, and
+// several Routers (in several processes) may share one Redis: every state
+// transition is a single Lua script.
+type Router struct {
+	rdb   redis.UniversalClient
+	tag   string   // "{prefix}"
+	keys  []string // KEYS for every script: just the tag
+	now   func() time.Time
+	newID func() string
+	depth int
+}
+
+// New returns a Router keeping its state in rdb under the hash tag
+// "{opts.Prefix}".
+func New(rdb redis.UniversalClient, opts Options) *Router {
+	if opts.Prefix == "" {
+		opts.Prefix = "parley"
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		panic("routing: Prefix must not contain '{' or '}'")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = randomID
+	}
+	if opts.ScanDepth <= 0 {
+		opts.ScanDepth = 50
+	}
+	tag := "{" + opts.Prefix + "}"
+	return &Router{rdb: rdb, tag: tag, keys: []string{tag}, now: opts.Now, newID: opts.NewID, depth: opts.ScanDepth}
+}
+
+func randomID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// key builds a key name, e.g. key("q", "12", "wait") = "{parley}:q:12:wait".
+func (r *Router) key(parts ...string) string {
+	return r.tag + ":" + strings.Join(parts, ":")
+}
+
+// Outcome reports what a call changed, for the caller to push to agents
+// (after the commit) and to record in PostgreSQL.
+type Outcome struct {
+	// Offered are the pending offers this call created.
+	Offered []parley.Offer
+	// Ended are the offers this call moved to a terminal state.
+	Ended []parley.Offer
+}
+
+func (o *Outcome) add(p Outcome) {
+	o.Offered = append(o.Offered, p.Offered...)
+	o.Ended = append(o.Ended, p.Ended...)
+}
+
+// Scripts. Each is lib.lua followed by the script's own file, so shared
+// functions are compiled into every script and each transition stays one
+// EVALSHA.
+
+//go:embed *.lua
+var luaFiles embed.FS
+
+var (
+	scriptAccept      = loadScript("accept.lua")
+	scriptDispatch    = loadScript("dispatch.lua")
+	scriptEnqueue     = loadScript("enqueue.lua")
+	scriptExpire      = loadScript("expire.lua")
+	scriptPosition    = loadScript("position.lua")
+	scriptPresence    = loadScript("presence.lua")
+	scriptReconcile   = loadScript("reconcile.lua")
+	scriptReject      = loadScript("reject.lua")
+	scriptRelease     = loadScript("release.lua")
+	scriptRemove      = loadScript("remove.lua")
+	scriptRemoveAgent = loadScript("removeagent.lua")
+	scriptRemoveQueue = loadScript("removequeue.lua")
+	scriptSyncAgent   = loadScript("syncagent.lua")
+	scriptSyncQueue   = loadScript("syncqueue.lua")
+)
+
+func loadScript(name string) *redis.Script {
+	lib, err := luaFiles.ReadFile("lib.lua")
+	if err != nil {
+		panic(err)
+	}
+	body, err := luaFiles.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(string(lib) + "\n-- " + name + "\n" + string(body))
+}
+
+// Offer id pools passed to a script (see lib.lua): a script that runs out
+// leaves the rest of its dispatch work in its reply and run finishes it
+// with dispatch.lua.
+const (
+	smallPool = 16  // one event: enqueue, reject, release, ...
+	bulkPool  = 128 // dispatch, reconcile, continuations
+)
+
+// reply is a decoded script reply.
+type reply struct {
+	Outcome
+	more  []string
+	extra []string
+}
+
+// run runs script s with nids fresh offer ids and args, then finishes the
+// dispatch work the id pool did not cover. op names the call in errors.
+func (r *Router) run(ctx context.Context, op string, s *redis.Script, nids int, args ...any) (reply, error) {
+	rep, err := r.eval(ctx, s, nids, args)
+	if err != nil {
+		return rep, fmt.Errorf("routing: %s: %w", op, err)
+	}
+	for more := rep.more; len(more) > 0; {
+		items := make([]any, len(more))
+		for i, m := range more {
+			items[i] = m
+		}
+		next, err := r.eval(ctx, scriptDispatch, bulkPool, items)
+		if err != nil {
+			return rep, fmt.Errorf("routing: %s: dispatch: %w", op, err)
+		}
+		if len(next.more) > 0 && len(next.Offered) == 0 {
+			return rep, fmt.Errorf("routing: %s: offer ids exhausted without progress (does NewID repeat ids?)", op)
+		}
+		rep.add(next.Outcome)
+		more = next.more
+	}
+	return rep, nil
+}
+
+// eval runs one script: ARGV = now_ms, depth, nids, ids..., args...
+func (r *Router) eval(ctx context.Context, s *redis.Script, nids int, args []any) (reply, error) {
+	argv := make([]any, 0, 3+nids+len(args))
+	argv = append(argv, r.now().UnixMilli(), r.depth, nids)
+	for range nids {
+		argv = append(argv, r.newID())
+	}
+	argv = append(argv, args...)
+	v, err := s.Run(ctx, r.rdb, r.keys, argv...).Slice()
+	if err != nil {
+		return reply{}, err
+	}
+	return parseReply(v)
+}
+
+var errReply = errors.New("malformed script reply")
+
+func parseReply(v []any) (reply, error) {
+	var rep reply
+	if len(v) != 6 {
+		return rep, errReply
+	}
+	code, _ := v[0].(string)
+	msg, _ := v[1].(string)
+	if code != "" {
+		return rep, parley.Errorf(code, "%s", msg)
+	}
+	var err error
+	if rep.Offered, err = parseOffers(v[2]); err != nil {
+		return rep, err
+	}
+	if rep.Ended, err = parseOffers(v[3]); err != nil {
+		return rep, err
+	}
+	if rep.more, err = strs(v[4]); err != nil {
+		return rep, err
+	}
+	if rep.extra, err = strs(v[5]); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func strs(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errReply
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		if out[i], ok = x.(string); !ok {
+			return nil, errReply
+		}
+	}
+	return out, nil
+}
+
+func parseOffers(v any) ([]parley.Offer, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errReply
+	}
+	var out []parley.Offer
+	for _, x := range list {
+		f, err := strs(x)
+		if err != nil {
+			return nil, err
+		}
+		o, err := parseOffer(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// parseOffer decodes lib.lua's offer_record:
+// id, conv, agent, queue, state, created, expires, ended, reason.
+func parseOffer(f []string) (parley.Offer, error) {
+	if len(f) != 9 {
+		return parley.Offer{}, errReply
+	}
+	var n [6]int64
+	for i, s := range []string{f[1], f[2], f[3], f[5], f[6], f[7]} {
+		if s == "" {
+			continue
+		}
+		x, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return parley.Offer{}, errReply
+		}
+		n[i] = x
+	}
+	o := parley.Offer{
+		ID: f[0], ConversationID: n[0], AgentID: n[1], QueueID: n[2],
+		State: parley.OfferState(f[4]), CreatedAt: msTime(n[3]), ExpiresAt: msTime(n[4]),
+		Reason: f[8],
+	}
+	if f[7] != "" {
+		o.EndedAt = msTime(n[5])
+	}
+	return o, nil
+}
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,217 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/postgres"
+)
+
+// conversationFor returns a conversation the user may see: their own, or any
+// for supervisors and admins.
+func (s *Server) conversationFor(ctx context.Context, agent parley.Agent, raw string) (parley.Conversation, error) {
+	id, err := web.ID(raw, "conversation")
+	if err != nil {
+		return parley.Conversation{}, err
+	}
+	c, err := s.DB.Conversation(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if c.AgentID != agent.ID && !agent.Role.Can(parley.RoleSupervisor) {
+		return c, parley.Errorf(parley.ENOTFOUND, "conversation %d not found.", id)
+	}
+	return c, nil
+}
+
+func queryInt(r *http.Request, name string) int64 {
+	v, _ := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
+	return v
+}
+
+func (s *Server) handleConversations() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent, q := agentFrom(r.Context()), r.URL.Query()
+		f := postgres.ConversationFilter{
+			Status: parley.ConversationStatus(q.Get("status")), QueueID: queryInt(r, "queue_id"), AgentID: queryInt(r, "agent_id"),
+			Channel: parley.Channel(q.Get("channel")), Before: queryInt(r, "cursor"), Limit: int(queryInt(r, "limit")),
+		}
+		if f.Limit <= 0 || f.Limit > 200 {
+			f.Limit = 50
+		}
+		if !agent.Role.Can(parley.RoleSupervisor) {
+			f.AgentID = agent.ID
+		}
+		convs, err := s.DB.Conversations(r.Context(), f)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		out := listOf(convs)
+		if len(convs) == f.Limit {
+			out.NextCursor = web.IDString(convs[len(convs)-1].ID)
+		}
+		web.JSON(w, http.StatusOK, out)
+	})
+}
+
+func (s *Server) handleConversation() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.conversationFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		if c.Messages, err = s.DB.Messages(r.Context(), c.ID, 0, 1000, true); err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		web.JSON(w, http.StatusOK, c)
+	})
+}
+
+func (s *Server) handleMessages() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.conversationFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		after := queryInt(r, "after_seq")
+		if cur := queryInt(r, "cursor"); cur > after {
+			after = cur
+		}
+		limit := int(queryInt(r, "limit"))
+		if limit <= 0 || limit > 1000 {
+			limit = 200
+		}
+		msgs, err := s.DB.Messages(r.Context(), c.ID, after, limit, true)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		out := listOf(msgs)
+		if len(msgs) == limit {
+			out.NextCursor = strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
+		}
+		web.JSON(w, http.StatusOK, out)
+	})
+}
+
+func (s *Server) handleSend() http.Handler {
+	type request struct {
+		Body        string `json:"body"`
+		Private     bool   `json:"private"`
+		ClientMsgID string `json:"client_msg_id"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent := agentFrom(r.Context())
+		c, err := s.conversationFor(r.Context(), agent, r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		var req request
+		if err := web.Decode(w, r, &req); err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		m, err := s.Desk.Send(r.Context(), agent, c.ID, req.Body, req.Private, req.ClientMsgID)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		web.JSON(w, http.StatusCreated, m)
+	})
+}
+
+func (s *Server) handleResolve() http.Handler {
+	type request struct {
+		Disposition string `json:"disposition"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent := agentFrom(r.Context())
+		c, err := s.conversationFor(r.Context(), agent, r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		var req request
+		if r.ContentLength != 0 {
+			if err := web.Decode(w, r, &req); err != nil {
+				web.Error(w, r, s.Log, err)
+				return
+			}
+		}
+		c, err = s.Desk.Resolve(r.Context(), agent, c.ID, req.Disposition)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		web.JSON(w, http.StatusOK, c)
+	})
+}
+
+// customerFor returns a customer id the user may see: one they have served,
+// or any for supervisors and admins.
+func (s *Server) customerFor(ctx context.Context, agent parley.Agent, raw string) (int64, error) {
+	id, err := web.ID(raw, "customer")
+	if err != nil {
+		return 0, err
+	}
+	if agent.Role.Can(parley.RoleSupervisor) {
+		return id, nil
+	}
+	ok, err := s.DB.AgentServedCustomer(ctx, agent.ID, id)
+	if err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, parley.Errorf(parley.ENOTFOUND, "customer %d not found.", id)
+	}
+	return id, nil
+}
+
+func (s *Server) handleCustomer() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		c, err := s.DB.Customer360(r.Context(), id, 0, 10)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		web.JSON(w, http.StatusOK, c)
+	})
+}
+
+// handleTimeline pages through a customer's conversations, newest first,
+// each with its messages.
+func (s *Server) handleTimeline() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		limit := int(queryInt(r, "limit"))
+		if limit <= 0 || limit > 50 {
+			limit = 10
+		}
+		convs, err := s.DB.Timeline(r.Context(), id, queryInt(r, "cursor"), limit)
+		if err != nil {
+			web.Error(w, r, s.Log, err)
+			return
+		}
+		out := listOf(convs)
+		if len(convs) == limit {
+			out.NextCursor = web.IDString(convs[len(convs)-1].ID)
+		}
+		web.JSON(w, http.StatusOK, out)
+	})
+}

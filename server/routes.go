@@ -1,0 +1,51 @@
+package server
+
+import "net/http"
+
+// routes lists every route of the server.
+func (s *Server) routes() {
+	m := s.mux
+	m.Handle("GET /healthz", s.handleHealth())
+	m.Handle("GET /readyz", s.handleReady())
+	m.Handle("GET /metrics", s.handleMetrics())
+
+	m.Handle("POST /api/v1/auth/login", s.handleLogin())
+	m.Handle("POST /api/v1/auth/logout", s.auth(anyone, s.handleLogout()))
+	m.Handle("GET /api/v1/auth/me", s.auth(anyone, s.handleMe()))
+
+	m.Handle("GET /api/v1/agents", s.auth(supervisors, s.handleAgents()))
+	m.Handle("POST /api/v1/agents", s.auth(admins, s.handleCreateAgent()))
+	m.Handle("GET /api/v1/agents/{id}", s.auth(supervisors, s.handleAgent()))
+	m.Handle("PATCH /api/v1/agents/{id}", s.auth(admins, s.handleUpdateAgent()))
+	m.Handle("DELETE /api/v1/agents/{id}", s.auth(admins, s.handleDeleteAgent()))
+
+	m.Handle("GET /api/v1/queues", s.auth(anyone, s.handleQueues()))
+	m.Handle("POST /api/v1/queues", s.auth(admins, s.handleCreateQueue()))
+	m.Handle("GET /api/v1/queues/{id}", s.auth(anyone, s.handleQueue()))
+	m.Handle("PATCH /api/v1/queues/{id}", s.auth(admins, s.handleUpdateQueue()))
+
+	m.Handle("GET /api/v1/inboxes", s.auth(supervisors, s.handleInboxes()))
+	m.Handle("POST /api/v1/inboxes", s.auth(admins, s.handleCreateInbox()))
+	m.Handle("GET /api/v1/inboxes/{id}", s.auth(supervisors, s.handleInbox()))
+	m.Handle("PATCH /api/v1/inboxes/{id}", s.auth(admins, s.handleUpdateInbox()))
+
+	m.Handle("GET /api/v1/conversations", s.auth(anyone, s.handleConversations()))
+	m.Handle("GET /api/v1/conversations/{id}", s.auth(anyone, s.handleConversation()))
+	m.Handle("GET /api/v1/conversations/{id}/messages", s.auth(anyone, s.handleMessages()))
+	m.Handle("POST /api/v1/conversations/{id}/messages", s.auth(anyone, s.handleSend()))
+	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
+
+	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomer()))
+	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
+
+	m.Handle("GET /api/v1/agent/ws", s.auth(anyone, s.handleAgentSocket()))
+
+	s.Webchat.Routes(m)
+
+	ui := s.UI.Handler()
+	m.Handle("GET /console/", ui)
+	m.Handle("GET /assets/", ui)
+	m.Handle("GET /widget.js", ui)
+	m.Handle("GET /demo", s.handleDemo())
+	m.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusFound))
+}
