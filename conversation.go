@@ -1,6 +1,11 @@
 package parley
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // ConversationStatus is where a conversation is in its life.
 type ConversationStatus string
@@ -96,6 +101,31 @@ type Attachment struct {
 
 // MaxBodyBytes bounds the body of one message.
 const MaxBodyBytes = 16 << 10
+
+// ValidateBody checks a message body: valid UTF-8, not blank, at most
+// MaxBodyBytes.
+func ValidateBody(body string) error {
+	switch {
+	case !utf8.ValidString(body):
+		return Invalid("Message body is not valid UTF-8.", map[string]string{"body": "invalid UTF-8"})
+	case strings.TrimSpace(body) == "":
+		return Invalid("Message body is empty.", map[string]string{"body": "required"})
+	case len(body) > MaxBodyBytes:
+		return Invalid(fmt.Sprintf("Message body is longer than %d bytes.", MaxBodyBytes), map[string]string{"body": "too long"})
+	}
+	return nil
+}
+
+// MaxClientMsgID bounds a client's own message id.
+const MaxClientMsgID = 100
+
+// ValidateClientMsgID checks a client_msg_id; required says whether it may be empty.
+func ValidateClientMsgID(id string, required bool) error {
+	if (required && id == "") || len(id) > MaxClientMsgID || !utf8.ValidString(id) {
+		return Invalid("Invalid client_msg_id.", map[string]string{"client_msg_id": fmt.Sprintf("required, at most %d bytes of UTF-8", MaxClientMsgID)})
+	}
+	return nil
+}
 
 // OfferState is where an offer (reservation) is.
 type OfferState string

@@ -180,11 +180,8 @@ func (d *Desk) enqueue(ctx context.Context, c parley.Conversation) error {
 		return err
 	}
 	out, err := d.router.Enqueue(ctx, task(c, q))
-	if err != nil {
-		return err
-	}
-	d.handle(ctx, out)
-	return nil
+	d.handle(ctx, out) // a failed call may still have committed offers
+	return err
 }
 
 // publishMessage sends a new message to whoever watches its conversation:
@@ -208,9 +205,8 @@ func (d *Desk) Accept(ctx context.Context, agent parley.Agent, offerID string) (
 		// The conversation left the queue meanwhile (or PostgreSQL failed):
 		// give the slot back so capacity stays exact.
 		if c, cerr := d.db.Conversation(ctx, o.ConversationID); cerr == nil {
-			if out, rerr := d.router.Release(ctx, agent.ID, c.Channel.Media()); rerr == nil {
-				d.handle(ctx, out)
-			}
+			out, _ := d.router.Release(ctx, agent.ID, c.Channel.Media())
+			d.handle(ctx, out)
 		}
 		return conv, parley.Customer360{}, err
 	}
@@ -231,6 +227,7 @@ func (d *Desk) Accept(ctx context.Context, agent parley.Agent, offerID string) (
 func (d *Desk) Reject(ctx context.Context, agent parley.Agent, offerID, reason string) error {
 	o, out, err := d.router.Reject(ctx, offerID, agent.ID)
 	if err != nil {
+		d.handle(ctx, out)
 		return err
 	}
 	for i := range out.Ended {
@@ -248,10 +245,10 @@ func (d *Desk) SetPresence(ctx context.Context, agentID int64, p parley.Presence
 		return parley.Invalid("Unknown presence.", map[string]string{"status": "must be available, away or offline"})
 	}
 	out, err := d.router.SetPresence(ctx, agentID, p)
+	d.handle(ctx, out)
 	if err != nil {
 		return err
 	}
-	d.handle(ctx, out)
 	d.publish(ctx, bus.AgentTopic(agentID), map[string]any{"type": "presence", "status": p, "reason": reason})
 	return nil
 }

@@ -74,10 +74,10 @@ func (d *Desk) Reconcile(ctx context.Context) error {
 		return err
 	}
 	out, err := d.router.Reconcile(ctx, s)
+	d.handle(ctx, out)
 	if err != nil {
 		return fmt.Errorf("reconcile routing: %w", err)
 	}
-	d.handle(ctx, out)
 	d.log.Info("routing reconciled", "queues", len(s.Queues), "agents", len(s.Agents), "waiting", len(s.Tasks))
 	return nil
 }
@@ -123,7 +123,9 @@ func (d *Desk) SyncAgent(ctx context.Context, a parley.Agent) error {
 			return err
 		}
 	}
-	return nil
+	out, err := d.router.Pull(ctx, a.ID)
+	d.handle(ctx, out)
+	return err
 }
 
 // RemoveAgent takes a deleted agent out of routing.

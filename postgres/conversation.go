@@ -132,7 +132,7 @@ var errRetry = errors.New("retry")
 // key was seen before returns the stored one with Duplicate set. created
 // reports whether a new conversation was opened.
 func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.InboxConfig, customerName string) (r parley.Receipt, created bool, err error) {
-	if err := validBody(in.Body); err != nil {
+	if err := parley.ValidateBody(in.Body); err != nil {
 		return r, false, err
 	}
 	for attempt := 0; attempt < 5; attempt++ {

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
@@ -23,18 +21,6 @@ func scanMessage(row pgx.Row) (parley.Message, error) {
 		m.Attachments = []parley.Attachment{}
 	}
 	return m, err
-}
-
-func validBody(body string) error {
-	switch {
-	case !utf8.ValidString(body):
-		return parley.Invalid("Message body is not valid UTF-8.", map[string]string{"body": "invalid UTF-8"})
-	case strings.TrimSpace(body) == "":
-		return parley.Invalid("Message body is empty.", map[string]string{"body": "required"})
-	case len(body) > parley.MaxBodyBytes:
-		return parley.Invalid(fmt.Sprintf("Message body is longer than %d bytes.", parley.MaxBodyBytes), map[string]string{"body": "too long"})
-	}
-	return nil
 }
 
 // insertMessage stores m as the conversation's next message.
@@ -65,11 +51,11 @@ func insertMessage(ctx context.Context, tx pgx.Tx, convID, inboxID int64, m parl
 // conversation assigned to them (force lets supervisors write anyway). A
 // client_msg_id seen before returns the stored message with dup set.
 func (db *DB) AgentMessage(ctx context.Context, convID int64, agent parley.Agent, body string, private bool, clientMsgID string, force bool) (m parley.Message, dup bool, err error) {
-	if err := validBody(body); err != nil {
+	if err := parley.ValidateBody(body); err != nil {
 		return m, false, err
 	}
-	if len(clientMsgID) > 100 || !utf8.ValidString(clientMsgID) {
-		return m, false, parley.Invalid("Invalid client_msg_id.", map[string]string{"client_msg_id": "at most 100 bytes of UTF-8"})
+	if err := parley.ValidateClientMsgID(clientMsgID, false); err != nil {
+		return m, false, err
 	}
 	key := ""
 	if clientMsgID != "" {

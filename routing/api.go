@@ -63,8 +63,11 @@ func (r *Router) RemoveAgent(ctx context.Context, agentID int64) (Outcome, error
 	return rep.Outcome, err
 }
 
-// Enqueue adds a task to its queue, then dispatches the queue. A task
-// already queued or offered is left as it is (the dispatch still runs).
+// Enqueue adds a task to its queue, then dispatches the queue and, if the
+// task still waits, tries it on its own (so ScanDepth unofferable tasks
+// ahead of it cannot keep it from a free agent). A task already queued or
+// offered is left as it is, even when t names another queue or priority
+// (Remove it first to move it); its queue is dispatched all the same.
 // Unknown queue: ENOTFOUND.
 func (r *Router) Enqueue(ctx context.Context, t Task) (Outcome, error) {
 	if err := t.check(r.now()); err != nil {
@@ -130,11 +133,11 @@ func (r *Router) Accept(ctx context.Context, offerID string, agentID int64) (par
 // The rejected offer is also in Outcome.Ended.
 func (r *Router) Reject(ctx context.Context, offerID string, agentID int64) (parley.Offer, Outcome, error) {
 	rep, err := r.run(ctx, "reject "+offerID, scriptReject, smallPool, offerID, id(agentID))
-	if err != nil {
-		return parley.Offer{}, Outcome{}, err
+	if len(rep.extra) == 0 {
+		return parley.Offer{}, rep.Outcome, err
 	}
-	o, err := parseOffer(rep.extra)
-	return o, rep.Outcome, err
+	o, perr := parseOffer(rep.extra)
+	return o, rep.Outcome, errors.Join(err, perr)
 }
 
 // expireBatch is how many due offers one expire.lua call handles.

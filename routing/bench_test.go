@@ -11,8 +11,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-var benchDepth = 50
-
 const (
 	benchAgents = 500
 	benchQueues = 20
@@ -26,7 +24,7 @@ const (
 func benchWorld(b *testing.B, exotic bool) (*env, *rand.Rand) {
 	rdb := testRedis(b)
 	clock := newClock()
-	opts := Options{Prefix: testPrefix(b, rdb), Now: clock.Now, ScanDepth: benchDepth}
+	opts := Options{Prefix: testPrefix(b, rdb), Now: clock.Now}
 	e := &env{ctx: context.Background(), rdb: rdb, clock: clock, r: New(rdb, opts), opts: opts}
 	rng := rand.New(rand.NewPCG(1, 2))
 

@@ -86,23 +86,24 @@ local function queue(qid)
   return q
 end
 
-local AGENT_FIELDS = { 'presence', 'idle', 'last',
-  'cap:voice', 'cap:chat', 'cap:email',
-  'asg:voice', 'asg:chat', 'asg:email',
-  'pend:voice', 'pend:chat', 'pend:email' }
-
+-- agent loads an agent hash: presence, idle, last, cap:<m>, asg:<m>,
+-- pend:<m> and one s:<skill> field per skill (so one HGETALL gives
+-- everything eligibility needs).
 local function agent(aid)
   local a = agents[aid]
   if a == nil then
-    local v = redis.call('HMGET', k('a', aid), unpack(AGENT_FIELDS))
-    if v[1] then
-      a = { id = aid, presence = v[1], idle = tonumber(v[2]) or 0,
-        last = tonumber(v[3]) or 0, cap = {}, asg = {}, pend = {}, load = {} }
-      for i, m in ipairs(MEDIA) do
-        a.cap[m] = tonumber(v[3 + i]) or 0
-        a.asg[m] = tonumber(v[6 + i]) or 0
-        a.pend[m] = tonumber(v[9 + i]) or 0
+    local h = hash(k('a', aid))
+    if h then
+      a = { id = aid, presence = h.presence, idle = tonumber(h.idle) or 0,
+        last = tonumber(h.last) or 0, cap = {}, asg = {}, pend = {}, load = {}, skills = {} }
+      for _, m in ipairs(MEDIA) do
+        a.cap[m] = tonumber(h['cap:' .. m]) or 0
+        a.asg[m] = tonumber(h['asg:' .. m]) or 0
+        a.pend[m] = tonumber(h['pend:' .. m]) or 0
         a.load[m] = a.asg[m] + a.pend[m]
+      end
+      for f, v in pairs(h) do
+        if f:sub(1, 2) == 's:' then a.skills[f:sub(3)] = tonumber(v) end
       end
     else
       a = false
@@ -112,12 +113,8 @@ local function agent(aid)
   return a
 end
 
-local function skills(a)
-  if a.skills == nil then a.skills = hash(k('a', a.id, 'skills')) or {} end
-  return a.skills
-end
-
--- add_pend and add_asg change a slot counter by d (never below 0).
+-- add_count changes slot counter kind ('asg' or 'pend') of media m by d,
+-- never below 0.
 local function add_count(a, kind, m, d)
   local t = a[kind]
   local n = t[m] + d
@@ -173,9 +170,9 @@ local function eligible(a, t)
   if excluded(t, a.id) then return false end
   local req = requires(t)
   if req then
-    local s = skills(a)
+    local s = a.skills
     for name, lvl in pairs(req) do
-      local have = tonumber(s[name]) or 0
+      local have = s[name] or 0
       if have < tonumber(lvl) then return false end
     end
   end
@@ -322,14 +319,32 @@ end
 -- order, each to its best eligible agent, skipping at most DEPTH tasks
 -- nobody free can take.
 local function dispatch_media(q, m)
+  if redis.call('ZCARD', wait_key(q.id, m)) == 0 then return true end
   local cands = candidates(q.id, m)
+  local top = nil -- skill -> highest level among cands, built on first need
+  local function reachable(t)
+    local req = requires(t)
+    if not req then return true end
+    if not top then
+      top = {}
+      for _, a in ipairs(cands) do
+        for name, lvl in pairs(a.skills) do
+          if lvl > (top[name] or 0) then top[name] = lvl end
+        end
+      end
+    end
+    for name, lvl in pairs(req) do
+      if (top[name] or 0) < tonumber(lvl) then return false end
+    end
+    return true
+  end
   local skipped = 0
   while #cands > 0 do
     local heads = redis.call('ZRANGE', wait_key(q.id, m), skipped, skipped + DEPTH - 1)
     for _, mem in ipairs(heads) do
       local t = head_task(q.id, m, mem)
       if t then
-        local best = best_agent(cands, t)
+        local best = reachable(t) and best_agent(cands, t)
         if best then
           if not make_offer(best, t, q) then return false end
           if best.load[m] >= best.cap[m] then
@@ -453,18 +468,27 @@ end
 -- cancel_agent_offers cancels every pending offer of agent aid (it went
 -- away, offline or was removed): no miss, tasks back at their score and
 -- their queues dispatched.
+-- Offers are canceled oldest first, so the reply's order is stable.
 local function cancel_agent_offers(aid)
+  local list = {}
   for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
     local o = offer(oid)
     if o and o.state == 'pending' then
-      end_offer(o, 'canceled')
-      local t = task(o.conv)
-      if t and t.state == 'offered' and t.offer == oid then
-        requeue(t)
-        want_queue(t.queue)
-      end
+      list[#list + 1] = o
     else
       redis.call('SREM', k('a', aid, 'offers'), oid)
+    end
+  end
+  table.sort(list, function(x, y)
+    if x.created ~= y.created then return tonumber(x.created) < tonumber(y.created) end
+    return x.id < y.id
+  end)
+  for _, o in ipairs(list) do
+    end_offer(o, 'canceled')
+    local t = task(o.conv)
+    if t and t.state == 'offered' and t.offer == o.id then
+      requeue(t)
+      want_queue(t.queue)
     end
   end
 end

@@ -109,7 +109,7 @@ end
 -- (offline when new). Queue sets are rebuilt in step 4.
 for _, aid in ipairs(old_agents) do
   if not SA[aid] then
-    redis.call('DEL', k('a', aid), k('a', aid, 'skills'), k('a', aid, 'offers'))
+    redis.call('DEL', k('a', aid), k('a', aid, 'offers'))
   end
   redis.call('DEL', k('a', aid, 'queues'))
 end
@@ -124,14 +124,14 @@ for _, spec in ipairs(snap.agents) do
   local v = redis.call('HMGET', k('a', aid), 'presence', 'idle', 'last')
   local presence = v[1] or 'offline'
   local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
-  redis.call('DEL', k('a', aid), k('a', aid, 'skills'), k('a', aid, 'queues'), k('a', aid, 'offers'))
+  redis.call('DEL', k('a', aid), k('a', aid, 'queues'), k('a', aid, 'offers'))
   redis.call('HSET', k('a', aid), 'presence', presence, 'idle', v[2] or '0', 'last', v[3] or '0')
   for _, m in ipairs(MEDIA) do
     redis.call('HSET', k('a', aid), 'cap:' .. m, istr(tonumber(spec.cap[m]) or 0),
       'asg:' .. m, istr(tonumber(spec.asg[m]) or 0), 'pend:' .. m, istr(p[m]))
   end
   for name, lvl in pairs(spec.skills) do
-    redis.call('HSET', k('a', aid, 'skills'), name, istr(lvl))
+    redis.call('HSET', k('a', aid), 's:' .. name, istr(lvl))
   end
   for _, o in ipairs(kept[aid] or {}) do
     if valid[o.id] then redis.call('SADD', k('a', aid, 'offers'), o.id) end

@@ -11,7 +11,7 @@ end
 for _, qid in ipairs(redis.call('SMEMBERS', k('a', aid, 'queues'))) do
   redis.call('SREM', k('q', qid, 'members'), aid)
 end
-redis.call('DEL', k('a', aid), k('a', aid, 'skills'), k('a', aid, 'queues'), k('a', aid, 'offers'))
+redis.call('DEL', k('a', aid), k('a', aid, 'queues'), k('a', aid, 'offers'))
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('avail'), aid)
 agents[aid] = false

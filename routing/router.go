@@ -25,9 +25,10 @@ type Options struct {
 	Now func() time.Time
 	// NewID returns a fresh offer id; default 16 random bytes in hex.
 	NewID func() string
-	// ScanDepth bounds how many waiting tasks a queue dispatch may skip
-	// (tasks no free agent can take) and how many head tasks of each queue
-	// an agent looks at when it pulls work; default 50.
+	// ScanDepth bounds the work of one decision: a queue dispatch stops
+	// after skipping this many waiting tasks of a media that no free agent
+	// can take, and an agent pulling work looks at this many head tasks
+	// of each of its queues and media; default 50.
 	ScanDepth int
 }
 
@@ -71,13 +72,15 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// key builds a key name, e.g. key("q", "12", "wait") = "{parley}:q:12:wait".
+// key builds a key name, e.g. key("q", "12", "age") = "{parley}:q:12:age".
 func (r *Router) key(parts ...string) string {
 	return r.tag + ":" + strings.Join(parts, ":")
 }
 
 // Outcome reports what a call changed, for the caller to push to agents
-// (after the commit) and to record in PostgreSQL.
+// (after the commit) and to record in PostgreSQL. A call that fails after
+// its first script committed (while finishing dispatch work) returns what
+// was committed along with the error: handle both.
 type Outcome struct {
 	// Offered are the pending offers this call created.
 	Offered []parley.Offer

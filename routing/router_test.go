@@ -521,3 +521,210 @@ func TestRouterReconcileRestoresStateAfterFlush(t *testing.T) {
 		t.Errorf("Position(13) = %d, %v; want 0, true (offered)", pos, ok)
 	}
 }
+
+func TestRouterPositionCountsEveryMedia(t *testing.T) {
+	e := newEnv(t)
+	e.queue(QueueSpec{ID: 1})
+	t0 := e.clock.Now()
+	e.enqueue(Task{ConversationID: 3, QueueID: 1, Media: parley.MediaChat, EnqueuedAt: t0.Add(2 * time.Second)})
+	e.enqueue(Task{ConversationID: 2, QueueID: 1, Media: parley.MediaVoice, EnqueuedAt: t0.Add(time.Second)})
+	e.enqueue(Task{ConversationID: 1, QueueID: 1, Media: parley.MediaEmail, EnqueuedAt: t0})
+	e.enqueue(Task{ConversationID: 4, QueueID: 1, Media: parley.MediaVoice, EnqueuedAt: t0})
+	e.enqueue(Task{ConversationID: 5, QueueID: 1, Media: parley.MediaChat, EnqueuedAt: t0, Priority: 1})
+	for conv, want := range map[int64]int{5: 0, 1: 1, 4: 2, 2: 3, 3: 4} {
+		if pos, ok := e.position(conv); !ok || pos != want {
+			t.Errorf("Position(%d) = %d, %v; want %d, true", conv, pos, ok, want)
+		}
+	}
+	if _, ok := e.position(99); ok {
+		t.Errorf("Position(99) reports an unknown conversation as queued")
+	}
+	if n, oldest, err := e.r.QueueStats(e.ctx, 1); err != nil || n != 5 || !oldest.Equal(t0) {
+		t.Errorf("QueueStats = %d, %v, %v; want 5, %v", n, oldest, err, t0)
+	}
+}
+
+func TestRouterExpiresManyOffersOnceAcrossInstances(t *testing.T) {
+	e := newEnv(t)
+	other := New(e.rdb, Options{Prefix: e.opts.Prefix, Now: e.clock.Now, NewID: seqIDs("x")})
+	e.queue(QueueSpec{ID: 1, OfferTimeout: 10 * time.Second, Members: []int64{1}})
+	e.agent(AgentSpec{ID: 1, Capacity: chat(250)})
+	const n = 250
+	for c := int64(1); c <= n; c++ {
+		e.enqueue(Task{ConversationID: c, QueueID: 1})
+	}
+	out := e.presence(1, parley.PresenceAvailable)
+	if len(out.Offered) != n {
+		t.Fatalf("%d offers; want %d", len(out.Offered), n)
+	}
+	e.clock.Advance(10 * time.Second)
+	results := make(chan Outcome, 2)
+	for _, r := range []*Router{e.r, other} {
+		go func() {
+			out, err := r.ExpireDue(e.ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- out
+		}()
+	}
+	ended := map[string]int{}
+	for range 2 {
+		out := <-results
+		for _, o := range out.Ended {
+			ended[o.ID]++
+			if o.State != parley.OfferTimeout {
+				t.Errorf("offer %s ended %s; want timeout", o.ID, o.State)
+			}
+		}
+		if len(out.Offered) != 0 {
+			t.Errorf("re-offered %q to the excluded agent", offers(out.Offered))
+		}
+	}
+	if len(ended) != n {
+		t.Errorf("%d offers timed out; want %d", len(ended), n)
+	}
+	for id, k := range ended {
+		if k != 1 {
+			t.Errorf("offer %s ended %d times", id, k)
+		}
+	}
+	if got := e.load(1)[parley.MediaChat]; got != 0 {
+		t.Errorf("load %d; want 0", got)
+	}
+}
+
+func TestRouterRemoveAgentAndQueue(t *testing.T) {
+	e := newEnv(t)
+	e.queue(QueueSpec{ID: 1, Members: []int64{1, 2}})
+	e.queue(QueueSpec{ID: 2, Members: []int64{2}})
+	e.agent(AgentSpec{ID: 1})
+	e.agent(AgentSpec{ID: 2})
+	e.presence(1, parley.PresenceAvailable)
+	only(t, e.enqueue(Task{ConversationID: 10, QueueID: 1}).Offered)
+	e.presence(2, parley.PresenceAvailable)
+
+	out, err := e.r.RemoveAgent(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOffers(t, "ended", out.Ended, "c10→a1:canceled")
+	wantOffers(t, "offered", out.Offered, "c10→a2")
+	if _, err := e.r.Presence(e.ctx, 1); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Errorf("Presence of a removed agent: %v; want not found", err)
+	}
+	if out, err := e.r.RemoveAgent(e.ctx, 1); err != nil || len(out.Ended) != 0 {
+		t.Errorf("second RemoveAgent = %+v, %v; want nothing", out, err)
+	}
+
+	// Queue 2 removed: agent 2 no longer serves it, its task stays.
+	if err := e.r.RemoveQueue(e.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.Enqueue(e.ctx, Task{ConversationID: 20, QueueID: 2, Media: parley.MediaChat}); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Errorf("Enqueue into a removed queue: %v; want not found", err)
+	}
+	e.queue(QueueSpec{ID: 2, Members: []int64{2}})
+	e.enqueue(Task{ConversationID: 20, QueueID: 2})
+	if err := e.r.RemoveQueue(e.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	out, err = e.r.Remove(e.ctx, 10) // agent 2 frees its slot ...
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOffers(t, "... and does not pull from the removed queue", out.Offered, "")
+	if pos, ok := e.position(20); !ok || pos != 0 {
+		t.Errorf("Position(20) = %d, %v; want 0, true", pos, ok)
+	}
+}
+
+func TestRouterRejectsBadInput(t *testing.T) {
+	e := newEnv(t)
+	e.queue(QueueSpec{ID: 1})
+	tests := []struct {
+		name string
+		call func() error
+		code string
+	}{
+		{"enqueue unknown queue", func() error {
+			_, err := e.r.Enqueue(e.ctx, Task{ConversationID: 1, QueueID: 9, Media: parley.MediaChat})
+			return err
+		}, parley.ENOTFOUND},
+		{"enqueue bad media", func() error {
+			_, err := e.r.Enqueue(e.ctx, Task{ConversationID: 1, QueueID: 1, Media: "fax"})
+			return err
+		}, parley.EINVALID},
+		{"enqueue bad priority", func() error {
+			_, err := e.r.Enqueue(e.ctx, Task{ConversationID: 1, QueueID: 1, Media: parley.MediaChat, Priority: 101})
+			return err
+		}, parley.EINVALID},
+		{"enqueue before the epoch", func() error {
+			_, err := e.r.Enqueue(e.ctx, Task{ConversationID: 1, QueueID: 1, Media: parley.MediaChat, EnqueuedAt: Epoch.Add(-time.Millisecond)})
+			return err
+		}, parley.EINVALID},
+		{"presence of unknown agent", func() error {
+			_, err := e.r.SetPresence(e.ctx, 9, parley.PresenceAvailable)
+			return err
+		}, parley.ENOTFOUND},
+		{"bad presence", func() error {
+			_, err := e.r.SetPresence(e.ctx, 9, "dancing")
+			return err
+		}, parley.EINVALID},
+		{"read presence of unknown agent", func() error {
+			_, err := e.r.Presence(e.ctx, 9)
+			return err
+		}, parley.ENOTFOUND},
+		{"load of unknown agent", func() error {
+			_, err := e.r.Load(e.ctx, 9)
+			return err
+		}, parley.ENOTFOUND},
+		{"release for unknown agent", func() error {
+			_, err := e.r.Release(e.ctx, 9, parley.MediaChat)
+			return err
+		}, parley.ENOTFOUND},
+		{"accept unknown offer", func() error {
+			_, err := e.r.Accept(e.ctx, "nope", 1)
+			return err
+		}, parley.ENOTFOUND},
+		{"queue with negative timeout", func() error {
+			return e.r.SyncQueue(e.ctx, QueueSpec{ID: 2, OfferTimeout: -time.Second})
+		}, parley.EINVALID},
+		{"agent with bad capacity", func() error {
+			return e.r.SyncAgent(e.ctx, AgentSpec{ID: 2, Capacity: map[parley.Media]int{"fax": 1}})
+		}, parley.EINVALID},
+		{"snapshot with a task twice", func() error {
+			task := Task{ConversationID: 1, QueueID: 1, Media: parley.MediaChat}
+			_, err := e.r.Reconcile(e.ctx, Snapshot{Tasks: []Task{task, task}})
+			return err
+		}, parley.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { wantCode(t, tt.call(), tt.code) })
+	}
+}
+
+func TestRouterSyncAgentKeepsPresenceAndLoad(t *testing.T) {
+	e := newEnv(t)
+	e.queue(QueueSpec{ID: 1, Members: []int64{1}})
+	e.agent(AgentSpec{ID: 1, Skills: map[string]int{"billing": 5}})
+	e.presence(1, parley.PresenceAvailable)
+	only(t, e.enqueue(Task{ConversationID: 10, QueueID: 1}).Offered)
+	e.enqueue(Task{ConversationID: 11, QueueID: 1, Require: map[string]int{"zh": 3}})
+
+	// New skills and capacity; presence and the pending offer stay.
+	e.agent(AgentSpec{ID: 1, Skills: map[string]int{"zh": 3}, Capacity: chat(3)})
+	if p, _ := e.r.Presence(e.ctx, 1); p != parley.PresenceAvailable {
+		t.Errorf("presence %s; want available", p)
+	}
+	if got := e.load(1)[parley.MediaChat]; got != 1 {
+		t.Errorf("load %d; want 1", got)
+	}
+	out, err := e.r.Pull(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOffers(t, "pull after sync", out.Offered, "c11→a1")
+	wantOffers(t, "billing is gone", e.enqueue(Task{ConversationID: 12, QueueID: 1, Require: map[string]int{"billing": 1}}).Offered, "")
+	wantOffers(t, "a third slot", e.enqueue(Task{ConversationID: 13, QueueID: 1}).Offered, "c13→a1")
+}

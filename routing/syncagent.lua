@@ -9,10 +9,12 @@ if redis.call('EXISTS', k('a', aid)) == 0 then
     'pend:voice', '0', 'pend:chat', '0', 'pend:email', '0')
 end
 redis.call('HSET', k('a', aid), 'cap:voice', arg(2), 'cap:chat', arg(3), 'cap:email', arg(4))
-redis.call('DEL', k('a', aid, 'skills'))
+for _, f in ipairs(redis.call('HKEYS', k('a', aid))) do
+  if f:sub(1, 2) == 's:' then redis.call('HDEL', k('a', aid), f) end
+end
 local i = 5
 while arg(i) do
-  redis.call('HSET', k('a', aid, 'skills'), arg(i), arg(i + 1))
+  redis.call('HSET', k('a', aid), 's:' .. arg(i), arg(i + 1))
   i = i + 2
 end
 redis.call('SADD', k('agents'), aid)

@@ -376,18 +376,39 @@ func (s *visitorSocket) fail(ref string, err error) {
 	s.conn.Send(map[string]any{"type": "error", "code": d.Code, "message": d.Message, "ref": ref})
 }
 
-func (s *visitorSocket) onFrame(ctx context.Context, data []byte) {
+// parseFrame decodes and validates a visitor's frame. The error's ref is
+// the frame's client_msg_id when it has one.
+func parseFrame(data []byte) (inbound, error) {
 	var f inbound
 	if err := json.Unmarshal(data, &f); err != nil {
-		s.fail("", parley.Errorf(parley.EINVALID, "Invalid JSON frame."))
+		return f, parley.Errorf(parley.EINVALID, "Invalid JSON frame.")
+	}
+	switch f.Type {
+	case "message":
+		if err := parley.ValidateClientMsgID(f.ClientMsgID, true); err != nil {
+			return f, err
+		}
+		return f, parley.ValidateBody(f.Body)
+	case "typing":
+		return f, nil
+	case "rating":
+		return f, parley.Errorf(parley.EINVALID, "Surveys are not enabled on this inbox.")
+	}
+	return f, parley.Errorf(parley.EINVALID, "Unknown frame type %q.", f.Type)
+}
+
+func (s *visitorSocket) onFrame(ctx context.Context, data []byte) {
+	f, err := parseFrame(data)
+	if err != nil {
+		ref := f.ClientMsgID
+		if parley.ValidateClientMsgID(ref, false) != nil {
+			ref = ""
+		}
+		s.fail(ref, err)
 		return
 	}
 	switch f.Type {
 	case "message":
-		if f.ClientMsgID == "" || len(f.ClientMsgID) > 100 || !utf8.ValidString(f.ClientMsgID) {
-			s.fail(f.ClientMsgID, parley.Invalid("Invalid client_msg_id.", map[string]string{"client_msg_id": "required, at most 100 bytes"}))
-			return
-		}
 		r, err := s.c.backend.Receive(ctx, parley.Inbound{
 			InboxID: s.visitor.InboxID, CustomerID: s.visitor.CustomerID, Topic: s.visitor.Topic, Body: f.Body,
 			Identity:  parley.Identity{Channel: parley.ChannelWebchat},
@@ -412,9 +433,5 @@ func (s *visitorSocket) onFrame(ctx context.Context, data []byte) {
 		if s.hasConv && s.conv.Status.Open() {
 			s.c.backend.Typing(ctx, s.conv, true)
 		}
-	case "rating":
-		s.fail("", parley.Errorf(parley.EINVALID, "Surveys are not enabled on this inbox."))
-	default:
-		s.fail("", parley.Errorf(parley.EINVALID, "Unknown frame type %q.", f.Type))
 	}
 }

@@ -1,0 +1,217 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/testenv"
+	"github.com/parleyhq/parley/postgres"
+)
+
+// fixture creates a queue and a web-chat inbox.
+func fixture(t *testing.T) (*postgres.DB, parley.InboxConfig) {
+	t.Helper()
+	db := postgres.New(testenv.Postgres(t).Pool)
+	ctx := context.Background()
+	q := parley.Queue{Name: "General"}
+	if err := db.CreateQueue(ctx, &q); err != nil {
+		t.Fatal(err)
+	}
+	billing := parley.Queue{Name: "Billing", Steps: []parley.Step{{Require: map[string]int{"billing": 3}}}}
+	if err := db.CreateQueue(ctx, &billing); err != nil {
+		t.Fatal(err)
+	}
+	in := parley.InboxConfig{Channel: parley.ChannelWebchat, Name: "Chat", QueueID: q.ID,
+		Settings: parley.InboxSettings{Topics: []parley.Topic{{Name: "billing", QueueID: billing.ID}}}}
+	if err := db.CreateInbox(ctx, &in); err != nil {
+		t.Fatal(err)
+	}
+	return db, in
+}
+
+func TestReceiveStoresARetriedMessageOnceUnderConcurrency(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	id := parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550100"}
+	var wg sync.WaitGroup
+	receipts := make([]parley.Receipt, 20)
+	errs := make([]error, 20)
+	for i := range receipts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			receipts[i], _, errs[i] = db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: "SM123", Body: "hello"}, in, "")
+		}()
+	}
+	wg.Wait()
+	dups := 0
+	for i, r := range receipts {
+		if errs[i] != nil {
+			t.Fatalf("receive %d: %v", i, errs[i])
+		}
+		if r.Duplicate {
+			dups++
+		}
+		if r.Message.ID != receipts[0].Message.ID {
+			t.Fatalf("receipt %d names message %d; want %d", i, r.Message.ID, receipts[0].Message.ID)
+		}
+	}
+	if dups != 19 {
+		t.Errorf("%d duplicates; want 19", dups)
+	}
+	var n int
+	db.Pool().QueryRow(ctx, `SELECT count(*) FROM messages`).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d messages stored; want 1", n)
+	}
+}
+
+func TestReceiveContinuesOpenConversationWithIncreasingSeq(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	id := parley.Identity{Channel: parley.ChannelWebchat, Address: "visitor:1"}
+	var conv int64
+	for i := 1; i <= 5; i++ {
+		r, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: fmt.Sprint("k", i), Body: fmt.Sprint("m", i), Topic: "billing"}, in, "Zed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created != (i == 1) {
+			t.Errorf("message %d: created=%v", i, created)
+		}
+		if r.Message.Seq != int64(i) {
+			t.Errorf("message %d: seq %d", i, r.Message.Seq)
+		}
+		if i == 1 {
+			conv = r.Conversation.ID
+			if r.Conversation.QueueID == in.QueueID {
+				t.Errorf("topic billing went to the default queue; want the Billing queue")
+			}
+		} else if r.Conversation.ID != conv {
+			t.Errorf("message %d opened conversation %d; want %d", i, r.Conversation.ID, conv)
+		}
+	}
+}
+
+func TestReceiveRejectsBadBodies(t *testing.T) {
+	db, in := fixture(t)
+	for _, body := range []string{"", "  \n", "\xff\xfe", string(make([]byte, parley.MaxBodyBytes+1))} {
+		_, _, err := db.Receive(context.Background(), parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: body}, in, "")
+		if parley.ErrorCode(err) != parley.EINVALID {
+			t.Errorf("body %q: got %v; want EINVALID", body[:min(len(body), 8)], err)
+		}
+	}
+}
+
+func TestLoginTakesTheSameErrorForUnknownEmailAndWrongPassword(t *testing.T) {
+	db, _ := fixture(t)
+	ctx := context.Background()
+	a := parley.Agent{Name: "A", Email: "A@Example.com", Role: parley.RoleAgent}
+	if err := db.CreateAgent(ctx, &a, "secret-pass"); err != nil {
+		t.Fatal(err)
+	}
+	if a.Email != "a@example.com" {
+		t.Errorf("email stored as %q; want lower-cased", a.Email)
+	}
+	tok, got, err := db.Login(ctx, "a@EXAMPLE.com", "secret-pass")
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("login: %v %v", got, err)
+	}
+	if s, err := db.SessionAgent(ctx, tok); err != nil || s.ID != a.ID {
+		t.Fatalf("session: %v %v", s, err)
+	}
+	_, _, e1 := db.Login(ctx, "a@example.com", "wrong-pass")
+	_, _, e2 := db.Login(ctx, "b@example.com", "secret-pass")
+	if parley.ErrorCode(e1) != parley.EUNAUTHORIZED || parley.ErrorMessage(e1) != parley.ErrorMessage(e2) {
+		t.Errorf("wrong password: %v; unknown email: %v; want the same EUNAUTHORIZED", e1, e2)
+	}
+	if err := db.Logout(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SessionAgent(ctx, tok); parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+		t.Errorf("after logout: %v; want EUNAUTHORIZED", err)
+	}
+}
+
+func TestAssignOnlyOnceAndResolveOnlyByItsAgent(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	a := parley.Agent{Name: "A", Email: "a@x.test", Role: parley.RoleAgent}
+	b := parley.Agent{Name: "B", Email: "b@x.test", Role: parley.RoleAgent}
+	db.CreateAgent(ctx, &a, "password1")
+	db.CreateAgent(ctx, &b, "password1")
+	r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "hi"}, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	o := parley.Offer{ID: "o1", ConversationID: r.Conversation.ID, AgentID: a.ID, QueueID: in.QueueID, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	if err := db.RecordOffer(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	o.State, o.EndedAt = parley.OfferAccepted, now
+	if _, err := db.Assign(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	o2 := o
+	o2.ID, o2.AgentID = "o2", b.ID
+	db.RecordOffer(ctx, o2)
+	if _, err := db.Assign(ctx, o2); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Errorf("second assign: %v; want ECONFLICT", err)
+	}
+	if _, err := db.Resolve(ctx, r.Conversation.ID, b.ID, "", false); parley.ErrorCode(err) != parley.EFORBIDDEN {
+		t.Errorf("resolve by another agent: %v; want EFORBIDDEN", err)
+	}
+	if _, _, err := db.AgentMessage(ctx, r.Conversation.ID, b, "hi", false, "c1", false); parley.ErrorCode(err) != parley.EFORBIDDEN {
+		t.Errorf("reply by another agent: %v; want EFORBIDDEN", err)
+	}
+	c, err := db.Resolve(ctx, r.Conversation.ID, a.ID, "solved", false)
+	if err != nil || c.Status != parley.StatusResolved || c.Disposition != "solved" {
+		t.Fatalf("resolve: %v %v", c, err)
+	}
+	if _, err := db.Resolve(ctx, r.Conversation.ID, a.ID, "", false); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Errorf("second resolve: %v; want ECONFLICT", err)
+	}
+	// The next message opens a new conversation.
+	r2, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "again"}, in, "")
+	if err != nil || !created || r2.Conversation.ID == r.Conversation.ID || r2.Message.Seq != 1 {
+		t.Errorf("message after resolve: created=%v conv=%d seq=%d err=%v; want a new conversation at seq 1", created, r2.Conversation.ID, r2.Message.Seq, err)
+	}
+	cust, err := db.Customer360(ctx, r2.Conversation.CustomerID, r2.Conversation.ID, 10)
+	if err != nil || len(cust.PastConversations) != 1 || len(cust.PastConversations[0].Messages) != 1 {
+		t.Errorf("customer 360 past conversations: %+v %v; want the resolved one with its message", cust.PastConversations, err)
+	}
+}
+
+func TestWebchatStartLinksReturningVisitorsAndEmails(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	tok, cust, err := db.WebchatStart(ctx, in.ID, "", "Mei", "Mei@Example.com", "billing", "zh-CN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, cust2, err := db.WebchatStart(ctx, in.ID, tok, "", "", "", "")
+	if err != nil || tok2 != tok || cust2 != cust {
+		t.Errorf("returning token: %s %d %v; want the same token and customer %d", tok2, cust2, err, cust)
+	}
+	tok3, cust3, err := db.WebchatStart(ctx, in.ID, "", "Mei L.", "mei@example.com", "", "")
+	if err != nil || tok3 == tok || cust3 != cust {
+		t.Errorf("same email, new browser: customer %d %v; want %d with a new token", cust3, err, cust)
+	}
+	_, cust4, _ := db.WebchatStart(ctx, in.ID, "forged-token", "Other", "", "", "")
+	if cust4 == cust {
+		t.Errorf("a forged token reached an existing customer")
+	}
+	v, err := db.Visitor(ctx, tok)
+	if err != nil || v.CustomerID != cust || v.InboxID != in.ID {
+		t.Errorf("visitor: %+v %v", v, err)
+	}
+	ids, _ := db.Identities(ctx, cust)
+	if len(ids) != 3 { // email + two visitor ids
+		t.Errorf("identities %+v; want email and two browsers", ids)
+	}
+}
