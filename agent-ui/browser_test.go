@@ -287,7 +287,9 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 // js evaluates expr and returns its value.
 func js[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	c, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -317,6 +319,7 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 
 	do(t, ctx, chromedp.Navigate(srv.URL+"/console/"))
 	waitFor(t, ctx, `!document.getElementById('login-view').hidden`)
+	screenshot(t, ctx, "login")
 
 	// Wrong password shows the error; the right one signs in.
 	do(t, ctx,
@@ -370,6 +373,7 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 	agent.send(t, frame{"type": "offer", "offer": frame{"id": "o2", "expires_at": time.Now().Add(60 * time.Second).UTC().Format(time.RFC3339),
 		"queue": frame{"id": "q2", "name": "Tech"}, "conversation": frame{"id": "c2", "channel": "sms", "customer_name": "Bob", "messages": []any{}}, "customer": frame{"id": "cu2", "name": "Bob"}}})
 	waitFor(t, ctx, `document.querySelectorAll('.offer-card').length === 2`)
+	screenshot(t, ctx, "console-offers")
 	agent.send(t, frame{"type": "offer_ended", "offer_id": "o2", "reason": "accepted_elsewhere"})
 	waitFor(t, ctx, `document.querySelector('.offer-card[data-offer-id="o2"] .offer-status')?.textContent === 'Accepted by another agent'`)
 	waitFor(t, ctx, `document.querySelectorAll('.offer-card').length === 1`)
@@ -440,6 +444,7 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 
 	agent.send(t, frame{"type": "typing", "conversation_id": "c1"})
 	waitFor(t, ctx, `document.getElementById('typing-indicator').textContent.includes('typing')`)
+	screenshot(t, ctx, "console-thread")
 
 	// The socket drops: the console reconnects, re-sends its presence and
 	// takes the hello's conversations.
@@ -473,6 +478,7 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 	// Language switch.
 	js[chromedp.Void](t, ctx, `(() => { const s = document.getElementById('language'); s.value = 'zh-CN'; s.dispatchEvent(new Event('change')); })()`)
 	waitFor(t, ctx, `document.getElementById('logout').textContent === '退出登录' && document.documentElement.lang === 'zh-CN'`)
+	screenshot(t, ctx, "console-zh")
 
 	// A reload keeps the session (token in localStorage, GET /auth/me).
 	do(t, ctx, chromedp.Reload())
@@ -496,6 +502,7 @@ func TestBrowserWidgetChatsQueuesResendsAndForgetsRefusedTokens(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Click(chromedp.ID("parley-launcher")))
 	waitFor(t, ctx, `!document.getElementById('parley-prechat').hidden && document.querySelectorAll('#parley-prechat-topic option').length === 2`)
+	screenshot(t, ctx, "widget-prechat")
 	if got := js[string](t, ctx, `document.getElementById('parley-title').textContent`); got != "Acme Support" {
 		t.Errorf("widget title: got %q; want the inbox name", got)
 	}
@@ -537,7 +544,8 @@ func TestBrowserWidgetChatsQueuesResendsAndForgetsRefusedTokens(t *testing.T) {
 	waitFor(t, ctx, `document.getElementById('parley-typing').textContent === 'Alice 正在输入…'`)
 	visitor.send(t, frame{"type": "message", "message": msg("k1", 3, "out", "agent", "Alice", "<b>Hi</b>, checking now")})
 	waitFor(t, ctx, `document.querySelectorAll('#parley-messages .parley-msg.parley-out').length === 1`)
-	if got := js[string](t, ctx, `document.querySelector('#parley-messages .parley-out .parley-body').textContent`); got != "<b>Hi</b>, checking now" {
+	screenshot(t, ctx, "widget-chat")
+	if got := js[string](t, ctx, `document.querySelector('#parley-messages .parley-out .parley-text').textContent`); got != "<b>Hi</b>, checking now" {
 		t.Errorf("agent message: got %q; want the raw text", got)
 	}
 	if got := js[int](t, ctx, `document.querySelectorAll('#parley-messages .parley-in').length`); got != 1 {

@@ -337,7 +337,11 @@ func (d *Desk) setDelivery(ctx context.Context, conv parley.Conversation, msgID 
 func (d *Desk) Typing(ctx context.Context, conv parley.Conversation, byCustomer bool) {
 	cid := strconv.FormatInt(conv.ID, 10)
 	if byCustomer {
-		if conv.AgentID != 0 {
+		// The caller's copy may predate the assignment.
+		if fresh, err := d.db.Conversation(ctx, conv.ID); err == nil {
+			conv = fresh
+		}
+		if conv.AgentID != 0 && conv.Status == parley.StatusAssigned {
 			d.publish(ctx, bus.AgentTopic(conv.AgentID), map[string]any{"type": "typing", "conversation_id": cid})
 		}
 		return

@@ -13,6 +13,11 @@ func (d *Desk) Inbox(ctx context.Context, id int64) (parley.InboxConfig, error) 
 	return d.db.Inbox(ctx, id)
 }
 
+// Inboxes returns every inbox.
+func (d *Desk) Inboxes(ctx context.Context) ([]parley.InboxConfig, error) {
+	return d.db.Inboxes(ctx)
+}
+
 // StartVisitor opens (or continues) a web-chat visitor session.
 func (d *Desk) StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, topic, locale string) (string, int64, error) {
 	return d.db.WebchatStart(ctx, inboxID, oldToken, name, email, topic, locale)

@@ -128,7 +128,7 @@ func (s *Server) handleDemo() http.Handler {
 		for _, in := range inboxes {
 			if in.Channel == parley.ChannelWebchat {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				if err := s.UI.Demo(w, agentui.Demo{InboxID: web.IDString(in.ID), Title: in.Name}); err != nil {
+				if err := s.UI.Demo(w, agentui.Demo{InboxID: web.IDString(in.ID)}); err != nil {
 					s.Log.Error("render demo page", "error", err)
 				}
 				return

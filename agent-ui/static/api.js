@@ -78,10 +78,6 @@ export class Api {
     return this.post('/auth/logout');
   }
 
-  conversation(id) {
-    return this.get(`/conversations/${encodeURIComponent(id)}`);
-  }
-
   // messagesAfter returns every message with seq > afterSeq, following pages.
   async messagesAfter(id, afterSeq) {
     const all = [];

@@ -327,9 +327,9 @@ function onHello(f) {
     const id = state.wantOpenId;
     state.wantOpenId = null;
     openConversation(id, { push: false });
-  } else if (state.openId) {
-    const th = state.threads.get(state.openId);
-    if (th && th.needsSync) resync(th.id);
+  } else if (state.openId && state.threads.get(state.openId).assigned) {
+    // Messages may have arrived while the socket was down.
+    resync(state.openId);
   }
   renderAll();
 }
@@ -554,9 +554,14 @@ function rerenderOffer(entry) {
   renderOfferIds();
 }
 
+// renderOffers orders the cards by expiry, moving only cards out of place
+// (re-inserting a card would restart its entrance animation).
 function renderOffers() {
   const entries = [...state.offers.values()].sort((a, b) => expiresMs(a) - expiresMs(b));
-  el.offers.replaceChildren(...entries.map((e) => e.el));
+  entries.forEach((e, i) => {
+    if (el.offers.children[i] !== e.el) el.offers.insertBefore(e.el, el.offers.children[i] || null);
+  });
+  while (el.offers.children.length > entries.length) el.offers.lastElementChild.remove();
   el.offersHeading.hidden = entries.length === 0;
   renderOfferIds();
 }
@@ -715,8 +720,8 @@ function retry(m) {
 
 function autosize() {
   const ta = el.replyInput;
-  ta.style.height = 'auto';
-  ta.style.height = `${Math.min(ta.scrollHeight + 2, 240)}px`;
+  ta.style.height = '';
+  if (ta.scrollHeight > ta.clientHeight) ta.style.height = `${Math.min(ta.scrollHeight + 2, 240)}px`;
 }
 
 // ---------------------------------------------------------------- navigation
@@ -876,7 +881,7 @@ function renderAll({ force = false, scroll } = {}) {
   }
   renderConnection();
   if (force) {
-    for (const entry of state.offers.values()) buildOfferCard(entry);
+    for (const entry of state.offers.values()) rerenderOffer(entry);
     renderOffers();
     updateComposerMode();
   }
@@ -946,7 +951,8 @@ function renderThread({ scroll } = {}) {
 
   const box = el.thread;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 48;
-  box.replaceChildren(...th.messages().map((m) => messageItem(m, { me: state.agent, onRetry: retry })));
+  const customerName = threadTitle(th);
+  box.replaceChildren(...th.messages().map((m) => messageItem(m, { me: state.agent, onRetry: retry, customerName })));
   if (scroll === 'bottom' || atBottom) box.scrollTop = box.scrollHeight;
 
   const open = th.isOpen;

@@ -43,33 +43,6 @@ export function append(parent, children) {
   return parent;
 }
 
-export function $(selector, root = document) {
-  return root.querySelector(selector);
-}
-
-// svgIcon builds one of a few inline icons from path data (constants only).
-const ICONS = {
-  chat: 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z',
-  lock: 'M6 10V8a6 6 0 1 1 12 0v2h1a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V11a1 1 0 0 1 1-1h1zm2 0h8V8a4 4 0 1 0-8 0v2z',
-  check: 'M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z',
-  x: 'M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z',
-};
-
-export function svgIcon(name, size = 16) {
-  const NS = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', String(size));
-  svg.setAttribute('height', String(size));
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const path = document.createElementNS(NS, 'path');
-  path.setAttribute('d', ICONS[name] || '');
-  path.setAttribute('fill', 'currentColor');
-  svg.appendChild(path);
-  return svg;
-}
-
 // initials returns up to two letters for an avatar.
 export function initials(name) {
   const parts = String(name || '').trim().split(/\s+/).filter(Boolean);

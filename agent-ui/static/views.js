@@ -16,12 +16,13 @@ function stageLabel(stage) {
   return tOr(`stage.${String(stage || '').toLowerCase()}`, stage || '');
 }
 
-function senderName(m, me) {
+function senderName(m, me, customerName) {
   const s = m.sender || {};
   if (s.type === 'system') return t('msg.system');
   if (s.type === 'agent' && me && String(s.id) === String(me.id)) return t('msg.you');
   if (s.name) return s.name;
-  return s.type === 'agent' ? t('msg.agent') : t('msg.customer');
+  if (s.type === 'agent') return t('msg.agent');
+  return customerName || t('msg.customer');
 }
 
 const DELIVERY_MARKS = { queued: '✓', sent: '✓', delivered: '✓✓', failed: '!' };
@@ -61,8 +62,9 @@ function attachmentList(attachments) {
 }
 
 // messageItem renders one message (stored or pending). opts.onRetry is
-// called for failed pending sends.
-export function messageItem(m, { me, onRetry } = {}) {
+// called for failed pending sends; opts.customerName names the customer's
+// messages when the sender carries no name.
+export function messageItem(m, { me, onRetry, customerName } = {}) {
   const s = m.sender || {};
   const system = s.type === 'system';
   const outbound = m.direction === 'out';
@@ -75,7 +77,7 @@ export function messageItem(m, { me, onRetry } = {}) {
   const meta = h(
     'div',
     { class: 'message-meta' },
-    h('span', { class: 'message-sender' }, senderName(m, me)),
+    h('span', { class: 'message-sender' }, senderName(m, me, customerName)),
     m.private ? h('span', { class: 'message-flag' }, t('msg.private')) : null,
     h('time', { class: 'message-time', datetime: m.created_at || null, title: formatDateTime(m.created_at) }, formatTime(m.created_at)),
   );
@@ -188,7 +190,7 @@ export function offerCard(offer, { me, onAccept, onReject }) {
       'ol',
       { class: 'offer-messages thread thread-compact' },
       messages.length > shown.length ? h('li', { class: 'thread-note' }, t('offer.more_messages', { n: messages.length - shown.length })) : null,
-      shown.length ? shown.map((m) => messageItem(m, { me })) : h('li', { class: 'thread-note' }, t('offer.no_messages')),
+      shown.length ? shown.map((m) => messageItem(m, { me, customerName: name })) : h('li', { class: 'thread-note' }, t('offer.no_messages')),
     ),
     h('p', { class: 'offer-status', role: 'status', hidden: true }),
     h(
@@ -217,7 +219,7 @@ export function customerPanel(customer, { me, currentId }) {
   const attributes = Object.entries(customer.attributes || {});
   const past = (customer.past_conversations || []).filter((c) => String(c.id) !== String(currentId));
 
-  return [
+  const nodes = [
     h(
       'div',
       { class: 'customer-card' },
@@ -296,9 +298,9 @@ export function customerPanel(customer, { me, currentId }) {
                     h('span', { class: 'past-date' }, formatDate(c.created_at)),
                     h('span', { class: ['channel-badge', `channel-${c.channel}`] }, channelLabel(c.channel)),
                     c.topic ? h('span', { class: 'past-topic' }, c.topic) : null,
-                    h('span', { class: 'past-count muted' }, t('customer.past_messages', { n: msgs.length })),
+                    h('span', { class: 'past-count muted' }, msgs.length === 1 ? t('customer.past_message_one') : t('customer.past_messages', { n: msgs.length })),
                   ),
-                  h('ol', { class: 'thread thread-compact' }, msgs.length ? msgs.map((m) => messageItem(m, { me })) : h('li', { class: 'thread-note' }, t('offer.no_messages'))),
+                  h('ol', { class: 'thread thread-compact' }, msgs.length ? msgs.map((m) => messageItem(m, { me, customerName: customer.name })) : h('li', { class: 'thread-note' }, t('offer.no_messages'))),
                 ),
               );
             }),
@@ -306,4 +308,5 @@ export function customerPanel(customer, { me, currentId }) {
         : h('p', { class: 'muted' }, t('customer.no_past')),
     ),
   ];
+  return nodes.filter(Boolean);
 }

@@ -137,11 +137,14 @@
     return new URL(`api/v1/${path}`, base);
   }
 
-  function socketURL(token, afterSeq) {
+  // after_seq counts in the conversation conversation_id; a server that
+  // sees another conversation is current starts that one from its beginning.
+  function socketURL(token, cursor) {
     const u = apiURL('webchat/ws');
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('token', token);
-    u.searchParams.set('after_seq', String(afterSeq || 0));
+    u.searchParams.set('after_seq', String(Number(cursor.seq) || 0));
+    if (cursor.conversation_id) u.searchParams.set('conversation_id', cursor.conversation_id);
     return u.href;
   }
 
@@ -319,7 +322,7 @@
     '#parley-widget .parley-failed{background:#fdeaea;color:var(--parley-danger);border:1px solid var(--parley-danger);cursor:pointer;}',
     '#parley-widget .parley-typing{min-height:18px;margin:0;padding:0 14px 4px;font-size:12px;font-style:italic;color:var(--parley-muted);}',
     '#parley-widget .parley-composer{display:flex;align-items:flex-end;gap:8px;padding:10px;background:#fff;border-top:1px solid var(--parley-border);}',
-    '#parley-widget .parley-composer textarea{flex:1;min-height:40px;max-height:120px;padding:9px 10px;resize:none;background:#fff;border:1px solid #c9ced6;border-radius:10px;line-height:1.4;}',
+    '#parley-widget .parley-composer textarea{flex:1;height:40px;min-height:40px;max-height:120px;padding:9px 10px;resize:none;background:#fff;border:1px solid #c9ced6;border-radius:10px;line-height:1.4;}',
     '#parley-widget .parley-send{display:grid;place-items:center;width:40px;height:40px;padding:0;border:0;border-radius:10px;background:var(--parley-accent);color:#fff;cursor:pointer;}',
     '#parley-widget .parley-send:hover{background:var(--parley-accent-hover);}',
     '@media (max-width:480px){#parley-widget{right:12px;bottom:12px;}#parley-widget .parley-panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;border:0;}}',
@@ -417,8 +420,8 @@
   }
 
   function autosize() {
-    ui.input.style.height = 'auto';
-    ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 120)}px`;
+    ui.input.style.height = '';
+    if (ui.input.scrollHeight > ui.input.clientHeight) ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 120)}px`;
   }
 
   function setStatus(text, kind) {
@@ -498,7 +501,7 @@
       'li',
       { class: entryClass(e), 'data-key': e.key, 'data-seq': e.seq || null, 'data-client-msg-id': e.client_msg_id || null },
       !e.mine && e.senderType !== 'system' ? el('span', { class: 'parley-sender' }, e.senderName || t('widget.agent')) : null,
-      el('span', { class: 'parley-body' }, e.body || ''),
+      el('span', { class: 'parley-text' }, e.body || ''),
       el('span', { class: 'parley-meta' }, metaText(e)),
     );
     li.addEventListener('click', () => {
@@ -673,7 +676,7 @@
     if (!S.status) setStatus(S.attempt ? t('widget.reconnecting') : t('widget.connecting'), S.attempt ? 'warn' : 'info');
     let ws;
     try {
-      ws = new WebSocket(socketURL(S.token, S.cursor.seq));
+      ws = new WebSocket(socketURL(S.token, S.cursor));
     } catch {
       schedule();
       return;
@@ -754,7 +757,7 @@
         onHello(f);
         break;
       case 'message':
-        onMessage(f.message);
+        onMessage(f.message, f.conversation_id);
         break;
       case 'ack':
         onAck(f);
@@ -762,6 +765,11 @@
       case 'queue': {
         const position = Number(f.position) || 0;
         const secs = Number(f.estimated_wait_s) || 0;
+        const qc = f.conversation_id ? String(f.conversation_id) : '';
+        if (qc && qc !== S.cursor.conversation_id) {
+          S.cursor = { conversation_id: qc, seq: 0 };
+          saveCursor();
+        }
         if (position > 0) {
           S.status = 'queued';
           setStatus(secs > 0 ? t('widget.queue', { position, minutes: Math.max(1, Math.ceil(secs / 60)) }) : t('widget.queue_no_eta', { position }));
@@ -835,13 +843,15 @@
     }
   }
 
-  function onMessage(m) {
+  function onMessage(m, frameConversationID) {
     if (!m || m.private) return;
+    if (!m.conversation_id && frameConversationID) m.conversation_id = frameConversationID;
     const id = m.id !== undefined && m.id !== null ? String(m.id) : '';
     let e = S.log.find((x) => x.kind === 'msg' && ((id && x.id === id) || (m.client_msg_id && x.client_msg_id === m.client_msg_id)));
     if (e) {
       e.id = id || e.id;
       e.seq = m.seq || e.seq;
+      e.conversation_id = m.conversation_id ? String(m.conversation_id) : e.conversation_id;
       e.created_at = m.created_at || e.created_at;
       e.state = '';
       updateEntry(e);

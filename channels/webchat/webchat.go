@@ -24,6 +24,7 @@ import (
 type Backend interface {
 	parley.Inbox
 	Inbox(ctx context.Context, id int64) (parley.InboxConfig, error)
+	Inboxes(ctx context.Context) ([]parley.InboxConfig, error)
 	StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, topic, locale string) (token string, customerID int64, err error)
 	Visitor(ctx context.Context, token string) (parley.Visitor, error)
 	VisitorConversation(ctx context.Context, customerID, inboxID int64) (parley.Conversation, bool, error)
@@ -61,6 +62,47 @@ func (c *Channel) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/webchat/inboxes/{id}", c.handleInbox())
 	mux.Handle("POST /api/v1/webchat/sessions", c.handleSession())
 	mux.Handle("GET /api/v1/webchat/ws", c.handleSocket())
+	mux.Handle("OPTIONS /api/v1/webchat/", c.handlePreflight())
+}
+
+// cors lets a page on an allowed origin read the answer: the inbox's
+// allowed_origins, the server-wide ones, or (without an inbox, as for a
+// refused token) those of any web-chat inbox.
+func (c *Channel) cors(w http.ResponseWriter, r *http.Request, inbox *parley.InboxConfig) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	var extra []string
+	if inbox != nil {
+		extra = inbox.Settings.AllowedOrigins
+	} else if all, err := c.backend.Inboxes(r.Context()); err == nil {
+		for _, in := range all {
+			if in.Channel == parley.ChannelWebchat {
+				extra = append(extra, in.Settings.AllowedOrigins...)
+			}
+		}
+	}
+	w.Header().Add("Vary", "Origin")
+	if !c.origins.Check(r, extra...) {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	return true
+}
+
+// handlePreflight answers browsers' CORS preflight for the widget's calls.
+func (c *Channel) handlePreflight() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.cors(w, r, nil) {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.Header().Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // Send delivers an agent's reply to the visitor's sockets on any instance.
@@ -91,9 +133,11 @@ func (c *Channel) handleInbox() http.Handler {
 		}
 		in, err := c.webchatInbox(r.Context(), id)
 		if err != nil {
+			c.cors(w, r, nil)
 			web.Error(w, r, c.log, err)
 			return
 		}
+		c.cors(w, r, &in)
 		topics := []topic{}
 		for _, t := range in.Settings.Topics {
 			topics = append(topics, topic{t.Name, t.Label})
@@ -124,6 +168,7 @@ func (c *Channel) handleSession() http.Handler {
 		}
 		in, err := c.webchatInbox(r.Context(), id)
 		if err != nil {
+			c.cors(w, r, nil)
 			web.Error(w, r, c.log, err)
 			return
 		}
@@ -131,6 +176,7 @@ func (c *Channel) handleSession() http.Handler {
 			web.Error(w, r, c.log, parley.Errorf(parley.EFORBIDDEN, "This page's origin may not use this chat."))
 			return
 		}
+		c.cors(w, r, &in)
 		if err := validSession(req.Name, req.Email, req.Topic, req.Locale, in); err != nil {
 			web.Error(w, r, c.log, err)
 			return
@@ -187,6 +233,7 @@ func (c *Channel) handleSocket() http.Handler {
 		ctx := r.Context()
 		v, err := c.backend.Visitor(ctx, r.URL.Query().Get("token"))
 		if err != nil {
+			c.cors(w, r, nil) // the widget reads the 401 to drop a dead token
 			web.Error(w, r, c.log, err)
 			return
 		}

@@ -347,3 +347,51 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		}
 	})
 }
+
+func TestWidgetOnAnotherSiteNeedsAnAllowedOrigin(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	if code := srv.do(t, "PATCH", "/api/v1/inboxes/"+inbox, admin, map[string]any{"settings": map[string]any{"allowed_origins": []string{"https://shop.example"}}}, nil); code != 200 {
+		t.Fatalf("patch inbox: %d", code)
+	}
+	request := func(method, path, origin, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.base+path, strings.NewReader(body))
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Content-Type", "application/json")
+		if method == "OPTIONS" {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, tt := range []struct {
+		method, path, origin, body string
+		status                     int
+		allowed                    bool
+	}{
+		{"OPTIONS", "/api/v1/webchat/sessions", "https://shop.example", "", 204, true},
+		{"OPTIONS", "/api/v1/webchat/sessions", "https://evil.example", "", 403, false},
+		{"GET", "/api/v1/webchat/inboxes/" + inbox, "https://shop.example", "", 200, true},
+		{"GET", "/api/v1/webchat/inboxes/" + inbox, "https://evil.example", "", 200, false},
+		{"POST", "/api/v1/webchat/sessions", "https://shop.example", `{"inbox_id":"` + inbox + `","name":"Shopper"}`, 200, true},
+		{"POST", "/api/v1/webchat/sessions", "https://evil.example", `{"inbox_id":"` + inbox + `","name":"Evil"}`, 403, false},
+		{"GET", "/api/v1/webchat/ws?token=dead", "https://shop.example", "", 401, true},
+	} {
+		resp := request(tt.method, tt.path, tt.origin, tt.body)
+		got := resp.Header.Get("Access-Control-Allow-Origin") == tt.origin
+		if resp.StatusCode != tt.status || got != tt.allowed {
+			t.Errorf("%s %s from %s: status %d, allowed %v; want %d, %v", tt.method, tt.path, tt.origin, resp.StatusCode, got, tt.status, tt.allowed)
+		}
+	}
+	v := srv.startVisitor(t, inbox, "", "Shopper", "", "")
+	if _, _, err := dialWS(t, srv.base, "/api/v1/webchat/ws?token="+v.token, http.Header{"Origin": {"https://shop.example"}}); err != nil {
+		t.Errorf("visitor socket from the allowed origin: %v", err)
+	}
+}
