@@ -395,3 +395,32 @@ func TestWidgetOnAnotherSiteNeedsAnAllowedOrigin(t *testing.T) {
 		t.Errorf("visitor socket from the allowed origin: %v", err)
 	}
 }
+
+func TestTwoInstancesShareQueuesAndFanOut(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.start(), e.start()
+	admin := a.login(t, "admin@parley.test")
+	inbox := a.inboxID(t, admin)
+	token := a.login(t, "agent1@parley.test")
+	// The agent has two consoles, one on each instance; the customer is on b.
+	onA := a.agentWS(t, token)
+	onB := b.agentWS(t, token)
+	onA.send(map[string]any{"type": "presence", "status": "available"})
+	onA.expect("presence")
+	onB.expect("presence") // the presence change reached the other instance's socket
+	v := b.startVisitor(t, inbox, "", "Kai", "", "billing")
+	cust := b.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "hello from b", "client_msg_id": "k1"})
+	offer := onA.expect("offer")
+	onB.expectWhere("offer", func(f frame) bool { return f.str("offer", "id") == offer.str("offer", "id") })
+	onB.send(map[string]any{"type": "accept", "offer_id": offer.str("offer", "id")})
+	onA.expect("assigned")
+	onB.expect("assigned")
+	conv := offer.str("offer", "conversation", "id")
+	onA.send(map[string]any{"type": "send", "conversation_id": conv, "body": "answer from a", "client_msg_id": "r1"})
+	cust.expectWhere("message", func(f frame) bool { return f.str("message", "body") == "answer from a" })
+	onB.expectWhere("message", func(f frame) bool { return f.str("message", "body") == "answer from a" })
+	// Closing one console keeps the agent available: the other is still open.
+	onA.conn.Close()
+	onB.quiet("presence", 500*time.Millisecond)
+}
