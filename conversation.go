@@ -61,11 +61,23 @@ const (
 
 // Delivery states of outbound messages.
 const (
-	DeliveryQueued    = "queued"
-	DeliverySent      = "sent"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
+	DeliveryQueued      = "queued"
+	DeliverySent        = "sent"
+	DeliveryDelivered   = "delivered"
+	DeliveryRead        = "read"
+	DeliveryFailed      = "failed"
+	DeliveryUndelivered = "undelivered"
 )
+
+// deliveryRank orders delivery states; failure states are final.
+var deliveryRank = map[string]int{DeliveryQueued: 1, DeliverySent: 2, DeliveryDelivered: 3, DeliveryRead: 4, DeliveryFailed: 5, DeliveryUndelivered: 5}
+
+// DeliveryAdvances reports whether a message in state from may move to to:
+// forward only (callbacks arrive out of order), and never out of a failure.
+func DeliveryAdvances(from, to string) bool {
+	r, ok := deliveryRank[to]
+	return ok && r > deliveryRank[from]
+}
 
 // Message is one message of a conversation. Seq increases by one per message
 // within the conversation.

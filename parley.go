@@ -90,7 +90,10 @@ type Inbox interface {
 	Receive(ctx context.Context, in Inbound) (Receipt, error)
 }
 
-// Sender delivers an outbound message through a channel.
+// Sender delivers an outbound message through a channel. It returns the
+// provider's id of the sent message ("" when the channel has none), which
+// status callbacks later name. Send is retried, so it must be idempotent for
+// a given message (providers that accept an idempotency key get msg.ID).
 type Sender interface {
-	Send(ctx context.Context, conv Conversation, msg Message) error
+	Send(ctx context.Context, conv Conversation, msg Message) (providerID string, err error)
 }

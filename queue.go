@@ -111,16 +111,77 @@ func (q Queue) FirstRequire() map[string]int {
 	return q.Steps[0].Require
 }
 
-// Inbox is a channel account: where customers write to, and the queue their
-// conversations go to.
+// InboxConfig is a channel account: where customers write to, its
+// credentials, and the queue its conversations go to.
 type InboxConfig struct {
-	ID        int64         `json:"id,string"`
-	Channel   Channel       `json:"channel"`
-	Name      string        `json:"name"`
-	QueueID   int64         `json:"queue_id,string"`
-	Settings  InboxSettings `json:"settings"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	ID       int64         `json:"id,string"`
+	Channel  Channel       `json:"channel"`
+	Name     string        `json:"name"`
+	QueueID  int64         `json:"queue_id,string"`
+	Settings InboxSettings `json:"settings"`
+	// Address is the inbox's own address (an email inbox's mailbox address).
+	Address string `json:"address,omitempty"`
+	// Twilio holds the account of sms, whatsapp and voice inboxes.
+	Twilio *TwilioAccount `json:"twilio,omitempty"`
+	// IMAP and SMTP hold an email inbox's servers.
+	IMAP      *MailServer `json:"imap,omitempty"`
+	SMTP      *MailServer `json:"smtp,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+// TwilioAccount is a Twilio account and the number (or WhatsApp sender) an
+// inbox uses. AuthToken is secret: stored sealed, never returned.
+type TwilioAccount struct {
+	AccountSID string `json:"account_sid"`
+	AuthToken  string `json:"auth_token,omitempty"`
+	From       string `json:"from"`
+}
+
+// MailServer is an IMAP or SMTP server. Password is secret.
+type MailServer struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Security string `json:"security"` // tls, starttls or none
+	Username string `json:"username"`
+	Password string `json:"password,omitempty"`
+	// Mailbox is the IMAP folder to watch (default INBOX).
+	Mailbox string `json:"mailbox,omitempty"`
+	// SentMailbox, when set, receives a copy of every reply (IMAP only).
+	SentMailbox string `json:"sent_mailbox,omitempty"`
+}
+
+// Redacted returns the inbox without its secrets, for the API.
+func (i InboxConfig) Redacted() InboxConfig {
+	if i.Twilio != nil {
+		t := *i.Twilio
+		t.AuthToken = ""
+		i.Twilio = &t
+	}
+	for _, m := range []**MailServer{&i.IMAP, &i.SMTP} {
+		if *m != nil {
+			c := **m
+			c.Password = ""
+			*m = &c
+		}
+	}
+	return i
+}
+
+// HasCredentials reports whether the inbox carries channel credentials.
+func (i InboxConfig) HasCredentials() bool {
+	return i.Twilio != nil || i.IMAP != nil || i.SMTP != nil
+}
+
+func validMailServer(m *MailServer, field string, f map[string]string) {
+	switch {
+	case m == nil:
+		f[field] = "required"
+	case strings.TrimSpace(m.Host) == "" || m.Port < 1 || m.Port > 65535:
+		f[field] = "host and port (1-65535) are required"
+	case m.Security != "tls" && m.Security != "starttls" && m.Security != "none":
+		f[field] = "security must be tls, starttls or none"
+	}
 }
 
 // InboxSettings are the channel-specific, non-secret settings of an inbox.
@@ -166,6 +227,18 @@ func (i InboxConfig) Validate() error {
 		if t.Name == "" {
 			f["topics"] = "every topic needs a name"
 		}
+	}
+	switch i.Channel {
+	case ChannelSMS, ChannelWhatsApp, ChannelVoice:
+		if t := i.Twilio; t == nil || t.AccountSID == "" || t.AuthToken == "" || t.From == "" {
+			f["twilio"] = "account_sid, auth_token and from are required"
+		}
+	case ChannelEmail:
+		if !strings.Contains(i.Address, "@") {
+			f["address"] = "the inbox's email address is required"
+		}
+		validMailServer(i.IMAP, "imap", f)
+		validMailServer(i.SMTP, "smtp", f)
 	}
 	if len(f) > 0 {
 		return Invalid("Invalid inbox.", f)

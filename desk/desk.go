@@ -290,7 +290,7 @@ func (d *Desk) Deliver(ctx context.Context, messageID int64) error {
 	if err != nil {
 		return err
 	}
-	if m.Direction != parley.DirectionOut || m.Private || m.Delivery == parley.DeliverySent || m.Delivery == parley.DeliveryDelivered {
+	if m.Direction != parley.DirectionOut || m.Private || !parley.DeliveryAdvances(m.Delivery, parley.DeliverySent) {
 		return nil
 	}
 	conv, err := d.db.Conversation(ctx, m.ConversationID)
@@ -302,9 +302,15 @@ func (d *Desk) Deliver(ctx context.Context, messageID int64) error {
 		d.setDelivery(ctx, conv, m.ID, parley.DeliveryFailed)
 		return parley.Errorf(parley.EINVALID, "No sender for channel %s.", conv.Channel)
 	}
-	if err := s.Send(ctx, conv, m); err != nil {
+	providerID, err := s.Send(ctx, conv, m)
+	if err != nil {
 		d.metrics.DeliveryFailures.WithLabelValues(string(conv.Channel)).Inc()
 		return fmt.Errorf("deliver message %d: %w", m.ID, err)
+	}
+	if providerID != "" {
+		if err := d.db.SetProviderID(ctx, m.ID, providerID); err != nil {
+			return err
+		}
 	}
 	d.setDelivery(ctx, conv, m.ID, parley.DeliverySent)
 	return nil
@@ -319,6 +325,31 @@ func (d *Desk) DeliveryFailed(ctx context.Context, messageID int64) {
 	if conv, err := d.db.Conversation(ctx, m.ConversationID); err == nil {
 		d.setDelivery(ctx, conv, messageID, parley.DeliveryFailed)
 	}
+}
+
+// DeliveryStatus records a provider's status callback for an outbound
+// message it knows by its own id (e.g. Twilio's MessageStatus). States only
+// move forward (queued → sent → delivered; failed is final); a callback for an
+// unknown id is ENOTFOUND.
+func (d *Desk) DeliveryStatus(ctx context.Context, inboxID int64, providerID, state, reason string) error {
+	m, err := d.db.MessageByProviderID(ctx, inboxID, providerID)
+	if err != nil {
+		return err
+	}
+	if !parley.DeliveryAdvances(m.Delivery, state) {
+		return nil
+	}
+	if reason != "" {
+		if err := d.db.SetDeliveryError(ctx, m.ID, reason); err != nil {
+			return err
+		}
+	}
+	conv, err := d.db.Conversation(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	d.setDelivery(ctx, conv, m.ID, state)
+	return nil
 }
 
 func (d *Desk) setDelivery(ctx context.Context, conv parley.Conversation, msgID int64, state string) {

@@ -2,21 +2,68 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
 )
 
-const inboxColumns = `id, channel, name, queue_id, settings, created_at, updated_at`
+const inboxColumns = `id, channel, name, queue_id, settings, secrets, created_at, updated_at`
 
-func scanInbox(row pgx.Row) (parley.InboxConfig, error) {
+// credentials is what an inbox keeps sealed in its secrets column.
+type credentials struct {
+	Address string                `json:"address,omitempty"`
+	Twilio  *parley.TwilioAccount `json:"twilio,omitempty"`
+	IMAP    *parley.MailServer    `json:"imap,omitempty"`
+	SMTP    *parley.MailServer    `json:"smtp,omitempty"`
+}
+
+func inboxAD(id int64) []byte { return []byte(fmt.Sprintf("inbox:%d", id)) }
+
+func (db *DB) scanInbox(row pgx.Row) (parley.InboxConfig, error) {
 	var i parley.InboxConfig
 	var ch string
-	err := row.Scan(&i.ID, &ch, &i.Name, &i.QueueID, &i.Settings, &i.CreatedAt, &i.UpdatedAt)
+	var sealed []byte
+	err := row.Scan(&i.ID, &ch, &i.Name, &i.QueueID, &i.Settings, &sealed, &i.CreatedAt, &i.UpdatedAt)
 	i.Channel = parley.Channel(ch)
 	i.CreatedAt, i.UpdatedAt = i.CreatedAt.UTC(), i.UpdatedAt.UTC()
-	return i, err
+	if err != nil || len(sealed) == 0 {
+		return i, err
+	}
+	if db.box == nil {
+		return i, fmt.Errorf("inbox %d has sealed credentials: PARLEY_SECRET_KEY is needed to read them", i.ID)
+	}
+	plain, err := db.box.Open(sealed, inboxAD(i.ID))
+	if err != nil {
+		return i, fmt.Errorf("inbox %d credentials: %w", i.ID, err)
+	}
+	var c credentials
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return i, fmt.Errorf("inbox %d credentials: %w", i.ID, err)
+	}
+	i.Address, i.Twilio, i.IMAP, i.SMTP = c.Address, c.Twilio, c.IMAP, c.SMTP
+	return i, nil
+}
+
+// sealCredentials stores an inbox's credentials sealed, in the caller's
+// transaction.
+func (db *DB) sealCredentials(ctx context.Context, tx pgx.Tx, i parley.InboxConfig) error {
+	var sealed []byte
+	if i.HasCredentials() || i.Address != "" {
+		if db.box == nil {
+			return parley.Errorf(parley.EUNAVAILABLE, "Set PARLEY_SECRET_KEY to store channel credentials.")
+		}
+		plain, err := json.Marshal(credentials{Address: i.Address, Twilio: i.Twilio, IMAP: i.IMAP, SMTP: i.SMTP})
+		if err != nil {
+			return err
+		}
+		sealed = db.box.Seal(plain, inboxAD(i.ID))
+	}
+	if _, err := tx.Exec(ctx, `UPDATE inboxes SET secrets = $2 WHERE id = $1`, i.ID, sealed); err != nil {
+		return fmt.Errorf("store inbox %d credentials: %w", i.ID, err)
+	}
+	return nil
 }
 
 // checkInboxQueues reports unknown queues an inbox points at.
@@ -45,18 +92,24 @@ func (db *DB) CreateInbox(ctx context.Context, i *parley.InboxConfig) error {
 	if err := db.checkInboxQueues(ctx, *i); err != nil {
 		return err
 	}
-	got, err := scanInbox(db.pool.QueryRow(ctx, `INSERT INTO inboxes (channel, name, queue_id, settings) VALUES ($1, $2, $3, $4) RETURNING `+inboxColumns,
-		string(i.Channel), i.Name, i.QueueID, i.Settings))
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO inboxes (channel, name, queue_id, settings) VALUES ($1, $2, $3, $4) RETURNING id`,
+			string(i.Channel), i.Name, i.QueueID, i.Settings).Scan(&i.ID); err != nil {
+			return fmt.Errorf("insert inbox: %w", err)
+		}
+		return db.sealCredentials(ctx, tx, *i)
+	})
 	if err != nil {
-		return fmt.Errorf("insert inbox: %w", err)
+		return err
 	}
+	got, err := db.Inbox(ctx, i.ID)
 	*i = got
-	return nil
+	return err
 }
 
 // Inbox returns an inbox by id.
 func (db *DB) Inbox(ctx context.Context, id int64) (parley.InboxConfig, error) {
-	i, err := scanInbox(db.pool.QueryRow(ctx, `SELECT `+inboxColumns+` FROM inboxes WHERE id = $1`, id))
+	i, err := db.scanInbox(db.pool.QueryRow(ctx, `SELECT `+inboxColumns+` FROM inboxes WHERE id = $1`, id))
 	if err != nil {
 		return i, notFound(err, "inbox", id)
 	}
@@ -69,7 +122,7 @@ func (db *DB) Inboxes(ctx context.Context) ([]parley.InboxConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list inboxes: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.InboxConfig, error) { return scanInbox(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.InboxConfig, error) { return db.scanInbox(r) })
 }
 
 // UpdateInbox replaces an inbox's settings (its channel cannot change).
@@ -80,11 +133,20 @@ func (db *DB) UpdateInbox(ctx context.Context, i *parley.InboxConfig) error {
 	if err := db.checkInboxQueues(ctx, *i); err != nil {
 		return err
 	}
-	got, err := scanInbox(db.pool.QueryRow(ctx, `UPDATE inboxes SET name = $2, queue_id = $3, settings = $4, updated_at = now()
-		WHERE id = $1 AND channel = $5 RETURNING `+inboxColumns, i.ID, i.Name, i.QueueID, i.Settings, string(i.Channel)))
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE inboxes SET name = $2, queue_id = $3, settings = $4, updated_at = now()
+			WHERE id = $1 AND channel = $5`, i.ID, i.Name, i.QueueID, i.Settings, string(i.Channel))
+		if err != nil {
+			return fmt.Errorf("update inbox %d: %w", i.ID, err)
+		} else if tag.RowsAffected() == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "inbox %d not found.", i.ID)
+		}
+		return db.sealCredentials(ctx, tx, *i)
+	})
 	if err != nil {
-		return notFound(err, "inbox", i.ID)
+		return err
 	}
+	got, err := db.Inbox(ctx, i.ID)
 	*i = got
-	return nil
+	return err
 }

@@ -125,3 +125,28 @@ func (db *DB) SetDelivery(ctx context.Context, msgID int64, state string) error 
 	}
 	return nil
 }
+
+// SetProviderID records the provider's id of a sent message.
+func (db *DB) SetProviderID(ctx context.Context, msgID int64, providerID string) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE messages SET provider_id = $2 WHERE id = $1`, msgID, providerID); err != nil {
+		return fmt.Errorf("set provider id of message %d: %w", msgID, err)
+	}
+	return nil
+}
+
+// SetDeliveryError records why a message was not delivered.
+func (db *DB) SetDeliveryError(ctx context.Context, msgID int64, reason string) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE messages SET delivery_error = $2 WHERE id = $1`, msgID, reason); err != nil {
+		return fmt.Errorf("set delivery error of message %d: %w", msgID, err)
+	}
+	return nil
+}
+
+// MessageByProviderID finds an outbound message by the provider's id.
+func (db *DB) MessageByProviderID(ctx context.Context, inboxID int64, providerID string) (parley.Message, error) {
+	m, err := scanMessage(db.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages m WHERE inbox_id = $1 AND provider_id = $2 AND provider_id <> ''`, inboxID, providerID))
+	if err != nil {
+		return m, notFound(err, "message with provider id", providerID)
+	}
+	return m, nil
+}

@@ -15,17 +15,20 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/secret"
 )
 
 // DB is Parley's PostgreSQL store.
 type DB struct {
 	pool *pgxpool.Pool
+	box  *secret.Box
 	now  func() time.Time
 }
 
-// New returns a store over pool.
-func New(pool *pgxpool.Pool) *DB {
-	return &DB{pool: pool, now: time.Now}
+// New returns a store over pool. box seals channel credentials; without it
+// (nil) inboxes with credentials can be neither stored nor read.
+func New(pool *pgxpool.Pool, box *secret.Box) *DB {
+	return &DB{pool: pool, box: box, now: time.Now}
 }
 
 // Pool returns the underlying pool.

@@ -8,14 +8,23 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/testenv"
 	"github.com/parleyhq/parley/postgres"
 )
 
+func testBox(t *testing.T) *secret.Box {
+	b, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // fixture creates a queue and a web-chat inbox.
 func fixture(t *testing.T) (*postgres.DB, parley.InboxConfig) {
 	t.Helper()
-	db := postgres.New(testenv.Postgres(t).Pool)
+	db := postgres.New(testenv.Postgres(t).Pool, testBox(t))
 	ctx := context.Background()
 	q := parley.Queue{Name: "General"}
 	if err := db.CreateQueue(ctx, &q); err != nil {
@@ -213,5 +222,36 @@ func TestWebchatStartLinksReturningVisitorsAndEmails(t *testing.T) {
 	ids, _ := db.Identities(ctx, cust)
 	if len(ids) != 3 { // email + two visitor ids
 		t.Errorf("identities %+v; want email and two browsers", ids)
+	}
+}
+
+func TestInboxCredentialsAreSealedAndNeverReturned(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	sms := parley.InboxConfig{Channel: parley.ChannelSMS, Name: "SMS", QueueID: in.QueueID,
+		Twilio: &parley.TwilioAccount{AccountSID: "AC123", AuthToken: "tok-secret-42", From: "+14155550100"}}
+	if err := db.CreateInbox(ctx, &sms); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Inbox(ctx, sms.ID)
+	if err != nil || got.Twilio == nil || got.Twilio.AuthToken != "tok-secret-42" {
+		t.Fatalf("read back: %+v %v", got.Twilio, err)
+	}
+	if r := got.Redacted(); r.Twilio.AuthToken != "" || got.Twilio.AuthToken == "" {
+		t.Errorf("Redacted kept the token or changed the original")
+	}
+	var clear, sealed bool
+	db.Pool().QueryRow(ctx, `SELECT position('tok-secret'::bytea IN secrets) > 0 OR settings::text LIKE '%tok-secret%', length(secrets) > 0
+		FROM inboxes WHERE id = $1`, sms.ID).Scan(&clear, &sealed)
+	if clear || !sealed {
+		t.Errorf("token stored in clear: %v; sealed: %v", clear, sealed)
+	}
+	noKey := postgres.New(db.Pool(), nil)
+	if _, err := noKey.Inbox(ctx, sms.ID); err == nil {
+		t.Error("read sealed credentials without a key")
+	}
+	bad := parley.InboxConfig{Channel: parley.ChannelSMS, Name: "SMS2", QueueID: in.QueueID}
+	if err := db.CreateInbox(ctx, &bad); parley.ErrorCode(err) != parley.EINVALID {
+		t.Errorf("sms inbox without twilio account: %v; want EINVALID", err)
 	}
 }

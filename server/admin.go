@@ -201,6 +201,9 @@ func (s *Server) handleInboxes() http.Handler {
 			web.Error(w, r, s.Log, err)
 			return
 		}
+		for i := range is {
+			is[i] = is[i].Redacted()
+		}
 		web.JSON(w, http.StatusOK, listOf(is))
 	})
 }
@@ -217,12 +220,14 @@ func (s *Server) handleInbox() http.Handler {
 			web.Error(w, r, s.Log, err)
 			return
 		}
-		web.JSON(w, http.StatusOK, in)
+		web.JSON(w, http.StatusOK, in.Redacted())
 	})
 }
 
 // supportedChannels are the channels whose adapters exist.
-var supportedChannels = map[parley.Channel]bool{parley.ChannelWebchat: true}
+var supportedChannels = map[parley.Channel]bool{
+	parley.ChannelWebchat: true,
+}
 
 func (s *Server) handleCreateInbox() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +244,7 @@ func (s *Server) handleCreateInbox() http.Handler {
 			web.Error(w, r, s.Log, err)
 			return
 		}
-		web.JSON(w, http.StatusCreated, in)
+		web.JSON(w, http.StatusCreated, in.Redacted())
 	})
 }
 
@@ -269,6 +274,6 @@ func (s *Server) handleUpdateInbox() http.Handler {
 			web.Error(w, r, s.Log, err)
 			return
 		}
-		web.JSON(w, http.StatusOK, in)
+		web.JSON(w, http.StatusOK, in.Redacted())
 	})
 }

@@ -107,8 +107,8 @@ func (c *Channel) handlePreflight() http.Handler {
 
 // Send delivers an agent's reply to the visitor's sockets on any instance.
 // It implements parley.Sender.
-func (c *Channel) Send(ctx context.Context, conv parley.Conversation, m parley.Message) error {
-	return c.bus.Publish(ctx, bus.VisitorTopic(conv.CustomerID, conv.InboxID),
+func (c *Channel) Send(ctx context.Context, conv parley.Conversation, m parley.Message) (string, error) {
+	return "", c.bus.Publish(ctx, bus.VisitorTopic(conv.CustomerID, conv.InboxID),
 		map[string]any{"type": "message", "conversation_id": web.IDString(conv.ID), "message": m})
 }
 

@@ -56,7 +56,7 @@ func TestConfigNamesTheBadVariable(t *testing.T) {
 
 func TestSeedTwiceChangesNothing(t *testing.T) {
 	db := testenv.Postgres(t)
-	store := postgres.New(db.Pool)
+	store := postgres.New(db.Pool, nil)
 	ctx := context.Background()
 	count := func() string {
 		var s string

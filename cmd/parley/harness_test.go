@@ -38,7 +38,7 @@ func newEnv(t *testing.T) *env {
 		"PARLEY_SECRET_KEY":   strings.Repeat("ab", 32),
 		"PARLEY_LOG_LEVEL":    "warn",
 	}}
-	if err := seedDemo(context.Background(), postgres.New(db.Pool), io.Discard); err != nil {
+	if err := seedDemo(context.Background(), postgres.New(db.Pool, nil), io.Discard); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	return e

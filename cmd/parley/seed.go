@@ -121,5 +121,5 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer d.close()
-	return seedDemo(ctx, postgres.New(d.pool), stdout)
+	return seedDemo(ctx, postgres.New(d.pool, d.box), stdout)
 }

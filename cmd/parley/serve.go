@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/bus"
 	"github.com/parleyhq/parley/channels/webchat"
 	"github.com/parleyhq/parley/desk"
+	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/socket"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/metrics"
@@ -38,6 +39,7 @@ type deps struct {
 	cfg  config
 	pool *pgxpool.Pool
 	rdb  *redis.Client
+	box  *secret.Box // nil without PARLEY_SECRET_KEY
 }
 
 func connect(ctx context.Context, getenv func(string) string, needSecret, needRedis bool) (*deps, error) {
@@ -46,6 +48,11 @@ func connect(ctx context.Context, getenv func(string) string, needSecret, needRe
 		return nil, err
 	}
 	d := &deps{cfg: cfg}
+	if cfg.SecretKey != nil {
+		if d.box, err = secret.New(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("PARLEY_SECRET_KEY: %w", err)
+		}
+	}
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_DATABASE_URL: %w", err)
@@ -112,7 +119,7 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	db := postgres.New(d.pool)
+	db := postgres.New(d.pool, d.box)
 	b := bus.New(d.rdb, cfg.RedisPrefix, log)
 	router := routing.New(d.rdb, routing.Options{Prefix: cfg.RedisPrefix})
 	queue := cfg.RedisPrefix + "-jobs"
