@@ -41,7 +41,10 @@ type Conversation struct {
 	// Messages is filled where the API says so (offers, single gets).
 	Messages []Message `json:"messages,omitempty"`
 	// Customer is the customer's display name, for lists.
-	CustomerName string `json:"customer_name,omitempty"`
+	CustomerName string            `json:"customer_name,omitempty"`
+	Subject      string            `json:"subject,omitempty"`
+	Require      map[string]int    `json:"require,omitempty"`
+	Meta         map[string]string `json:"meta,omitempty"`
 }
 
 // Direction says who a message goes to.

@@ -74,6 +74,29 @@ type Inbound struct {
 	Body        string
 	Attachments []Attachment
 	Topic       string
+	// CustomerName is the name the channel gives (WhatsApp profile name,
+	// email display name); it names a new customer.
+	CustomerName string
+	// Subject is stored on a new conversation (email).
+	Subject string
+	// ConversationID continues that conversation while it is open (email
+	// threading by In-Reply-To/References).
+	ConversationID int64
+	// NewConversation opens a new conversation even when one is open (an
+	// email with a new subject).
+	NewConversation bool
+	// QueueID, when set, overrides the inbox's and the topic's queue (an IVR
+	// menu choice).
+	QueueID int64
+	// Require adds skills the conversation needs on top of its queue's
+	// steps (e.g. the language chosen in an IVR); never relaxed.
+	Require  map[string]int
+	Priority int
+	// NoRouting stores the message without creating routing work: a new
+	// conversation is created already resolved (auto-replies, bounces).
+	NoRouting bool
+	// Meta holds channel facts kept on a new conversation (call sid, ...).
+	Meta map[string]string
 }
 
 // Receipt reports what became of an Inbound.

@@ -155,7 +155,7 @@ func (d *Desk) Receive(ctx context.Context, in parley.Inbound) (parley.Receipt, 
 	if err != nil {
 		return parley.Receipt{}, err
 	}
-	r, created, err := d.db.Receive(ctx, in, inbox, "")
+	r, created, err := d.db.Receive(ctx, in, inbox)
 	if err != nil || r.Duplicate {
 		return r, err
 	}

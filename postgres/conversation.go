@@ -11,14 +11,16 @@ import (
 )
 
 const conversationColumns = `c.id, c.customer_id, c.inbox_id, c.queue_id, c.channel, c.status, COALESCE(c.agent_id, 0), c.topic, c.priority,
-	c.last_seq, c.disposition, c.created_at, c.enqueued_at, c.assigned_at, c.resolved_at, c.updated_at, cu.name`
+	c.last_seq, c.disposition, c.created_at, c.enqueued_at, c.assigned_at, c.resolved_at, c.updated_at, cu.name,
+	c.subject, c.require, c.meta`
 
 func scanConversation(row pgx.Row) (parley.Conversation, error) {
 	var c parley.Conversation
 	var ch, status string
 	var enq, asg, res *time.Time
 	err := row.Scan(&c.ID, &c.CustomerID, &c.InboxID, &c.QueueID, &ch, &status, &c.AgentID, &c.Topic, &c.Priority,
-		&c.LastSeq, &c.Disposition, &c.CreatedAt, &enq, &asg, &res, &c.UpdatedAt, &c.CustomerName)
+		&c.LastSeq, &c.Disposition, &c.CreatedAt, &enq, &asg, &res, &c.UpdatedAt, &c.CustomerName,
+		&c.Subject, &c.Require, &c.Meta)
 	c.Channel, c.Status = parley.Channel(ch), parley.ConversationStatus(status)
 	c.EnqueuedAt, c.AssignedAt, c.ResolvedAt = nullTime(enq), nullTime(asg), nullTime(res)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
@@ -131,7 +133,7 @@ var errRetry = errors.New("retry")
 // (queued), and stores the message with the next seq. A message whose dedupe
 // key was seen before returns the stored one with Duplicate set. created
 // reports whether a new conversation was opened.
-func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.InboxConfig, customerName string) (r parley.Receipt, created bool, err error) {
+func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.InboxConfig) (r parley.Receipt, created bool, err error) {
 	if err := parley.ValidateBody(in.Body); err != nil {
 		return r, false, err
 	}
@@ -150,26 +152,26 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 			}
 			customerID := in.CustomerID
 			if customerID == 0 {
-				if customerID, err = findOrCreateCustomer(ctx, tx, in.Identity, customerName); err != nil {
+				if customerID, err = findOrCreateCustomer(ctx, tx, in.Identity, in.CustomerName); err != nil {
 					return err
 				}
 			}
 			var convID int64
-			err := tx.QueryRow(ctx, `SELECT id FROM conversations WHERE customer_id = $1 AND inbox_id = $2 AND status IN ('queued', 'assigned') FOR UPDATE`,
-				customerID, inbox.ID).Scan(&convID)
-			if err == pgx.ErrNoRows {
-				err = tx.QueryRow(ctx, `INSERT INTO conversations (customer_id, inbox_id, queue_id, channel, status, topic, enqueued_at)
-					VALUES ($1, $2, $3, $4, 'queued', $5, now()) RETURNING id`,
-					customerID, inbox.ID, inbox.QueueFor(in.Topic), string(inbox.Channel), in.Topic).Scan(&convID)
-				if isUniqueViolation(err, "conversations_one_open") {
-					return errRetry
-				}
-				if err == nil {
-					created = true
-					err = writeEvent(ctx, tx, "conversation.created", convID, 0, customerID, map[string]any{"channel": inbox.Channel, "topic": in.Topic})
-				}
+			err := pgx.ErrNoRows
+			switch {
+			case in.ConversationID != 0:
+				err = tx.QueryRow(ctx, `SELECT id FROM conversations WHERE id = $1 AND customer_id = $2 AND inbox_id = $3
+					AND status IN ('queued', 'assigned') FOR UPDATE`, in.ConversationID, customerID, inbox.ID).Scan(&convID)
+			case !in.NewConversation:
+				err = tx.QueryRow(ctx, `SELECT id FROM conversations WHERE customer_id = $1 AND inbox_id = $2
+					AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1 FOR UPDATE`, customerID, inbox.ID).Scan(&convID)
 			}
-			if err != nil {
+			if err == pgx.ErrNoRows {
+				convID, created, err = openConversation(ctx, tx, in, inbox, customerID)
+			}
+			if errors.Is(err, errRetry) {
+				return err
+			} else if err != nil {
 				return fmt.Errorf("open conversation: %w", err)
 			}
 			r.Message, err = insertMessage(ctx, tx, convID, in.InboxID, parley.Message{
@@ -189,6 +191,39 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 		}
 	}
 	return r, false, fmt.Errorf("receive message: too much contention")
+}
+
+// openConversation starts a conversation for an inbound message: queued for
+// routing, or already resolved when in.NoRouting.
+func openConversation(ctx context.Context, tx pgx.Tx, in parley.Inbound, inbox parley.InboxConfig, customerID int64) (int64, bool, error) {
+	queue := in.QueueID
+	if queue == 0 {
+		queue = inbox.QueueFor(in.Topic)
+	}
+	status := parley.StatusQueued
+	if in.NoRouting {
+		status = parley.StatusResolved
+	}
+	require, meta := in.Require, in.Meta
+	if require == nil {
+		require = map[string]int{}
+	}
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO conversations (customer_id, inbox_id, queue_id, channel, status, topic, priority, subject, require, meta,
+			enqueued_at, resolved_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $5 = 'queued' THEN now() END, CASE WHEN $5 = 'resolved' THEN now() END)
+		RETURNING id`,
+		customerID, inbox.ID, queue, string(inbox.Channel), string(status), in.Topic, in.Priority, in.Subject, require, meta).Scan(&id)
+	if isUniqueViolation(err, "conversations_one_open") {
+		return 0, false, errRetry
+	} else if err != nil {
+		return 0, false, err
+	}
+	err = writeEvent(ctx, tx, "conversation.created", id, 0, customerID, map[string]any{"channel": inbox.Channel, "topic": in.Topic, "routed": !in.NoRouting})
+	return id, !in.NoRouting, err
 }
 
 // Assign gives a queued conversation to the agent whose offer was accepted.

@@ -53,7 +53,7 @@ func TestReceiveStoresARetriedMessageOnceUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			receipts[i], _, errs[i] = db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: "SM123", Body: "hello"}, in, "")
+			receipts[i], _, errs[i] = db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: "SM123", Body: "hello"}, in)
 		}()
 	}
 	wg.Wait()
@@ -85,7 +85,7 @@ func TestReceiveContinuesOpenConversationWithIncreasingSeq(t *testing.T) {
 	id := parley.Identity{Channel: parley.ChannelWebchat, Address: "visitor:1"}
 	var conv int64
 	for i := 1; i <= 5; i++ {
-		r, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: fmt.Sprint("k", i), Body: fmt.Sprint("m", i), Topic: "billing"}, in, "Zed")
+		r, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, DedupeKey: fmt.Sprint("k", i), Body: fmt.Sprint("m", i), Topic: "billing", CustomerName: "Zed"}, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestReceiveContinuesOpenConversationWithIncreasingSeq(t *testing.T) {
 func TestReceiveRejectsBadBodies(t *testing.T) {
 	db, in := fixture(t)
 	for _, body := range []string{"", "  \n", "\xff\xfe", string(make([]byte, parley.MaxBodyBytes+1))} {
-		_, _, err := db.Receive(context.Background(), parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: body}, in, "")
+		_, _, err := db.Receive(context.Background(), parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: body}, in)
 		if parley.ErrorCode(err) != parley.EINVALID {
 			t.Errorf("body %q: got %v; want EINVALID", body[:min(len(body), 8)], err)
 		}
@@ -153,7 +153,7 @@ func TestAssignOnlyOnceAndResolveOnlyByItsAgent(t *testing.T) {
 	b := parley.Agent{Name: "B", Email: "b@x.test", Role: parley.RoleAgent}
 	db.CreateAgent(ctx, &a, "password1")
 	db.CreateAgent(ctx, &b, "password1")
-	r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "hi"}, in, "")
+	r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "hi"}, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestAssignOnlyOnceAndResolveOnlyByItsAgent(t *testing.T) {
 		t.Errorf("second resolve: %v; want ECONFLICT", err)
 	}
 	// The next message opens a new conversation.
-	r2, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "again"}, in, "")
+	r2, created, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "again"}, in)
 	if err != nil || !created || r2.Conversation.ID == r.Conversation.ID || r2.Message.Seq != 1 {
 		t.Errorf("message after resolve: created=%v conv=%d seq=%d err=%v; want a new conversation at seq 1", created, r2.Conversation.ID, r2.Message.Seq, err)
 	}
@@ -253,5 +253,37 @@ func TestInboxCredentialsAreSealedAndNeverReturned(t *testing.T) {
 	bad := parley.InboxConfig{Channel: parley.ChannelSMS, Name: "SMS2", QueueID: in.QueueID}
 	if err := db.CreateInbox(ctx, &bad); parley.ErrorCode(err) != parley.EINVALID {
 		t.Errorf("sms inbox without twilio account: %v; want EINVALID", err)
+	}
+}
+
+func TestReceiveThreadsEmailStyleAndSkipsRoutingForAutoReplies(t *testing.T) {
+	db, chat := fixture(t)
+	ctx := context.Background()
+	mail := parley.InboxConfig{Channel: parley.ChannelEmail, Name: "Mail", QueueID: chat.QueueID, Address: "support@example.com",
+		IMAP: &parley.MailServer{Host: "imap.example.com", Port: 993, Security: "tls"},
+		SMTP: &parley.MailServer{Host: "smtp.example.com", Port: 465, Security: "tls"}}
+	if err := db.CreateInbox(ctx, &mail); err != nil {
+		t.Fatal(err)
+	}
+	from := parley.Identity{Channel: parley.ChannelEmail, Address: "kim@example.com"}
+	first, created, err := db.Receive(ctx, parley.Inbound{InboxID: mail.ID, Identity: from, DedupeKey: "<a@x>", Body: "first", Subject: "Invoice", CustomerName: "Kim"}, mail)
+	if err != nil || !created || first.Conversation.Subject != "Invoice" {
+		t.Fatalf("first: %+v created=%v %v", first.Conversation, created, err)
+	}
+	other, created, err := db.Receive(ctx, parley.Inbound{InboxID: mail.ID, Identity: from, DedupeKey: "<b@x>", Body: "new topic", Subject: "Password", NewConversation: true}, mail)
+	if err != nil || !created || other.Conversation.ID == first.Conversation.ID {
+		t.Fatalf("new subject: conversation %d created=%v %v; want a second open conversation", other.Conversation.ID, created, err)
+	}
+	reply, created, err := db.Receive(ctx, parley.Inbound{InboxID: mail.ID, Identity: from, DedupeKey: "<c@x>", Body: "re: first", ConversationID: first.Conversation.ID}, mail)
+	if err != nil || created || reply.Conversation.ID != first.Conversation.ID || reply.Message.Seq != 2 {
+		t.Fatalf("threaded reply: conversation %d seq %d created=%v %v; want conversation %d seq 2", reply.Conversation.ID, reply.Message.Seq, created, err, first.Conversation.ID)
+	}
+	auto, created, err := db.Receive(ctx, parley.Inbound{InboxID: mail.ID, Identity: parley.Identity{Channel: parley.ChannelEmail, Address: "robot@example.com"},
+		DedupeKey: "<d@x>", Body: "I am on vacation", NoRouting: true, NewConversation: true}, mail)
+	if err != nil || created || auto.Conversation.Status != parley.StatusResolved {
+		t.Fatalf("auto-reply: status %s created=%v %v; want a resolved conversation and no routing", auto.Conversation.Status, created, err)
+	}
+	if first.Conversation.CustomerName != "Kim" {
+		t.Errorf("customer name %q; want Kim", first.Conversation.CustomerName)
 	}
 }
