@@ -54,8 +54,10 @@ type Agent struct {
 	Languages []string       `json:"languages"`
 	Capacity  map[Media]int  `json:"capacity"`
 	Teams     []string       `json:"teams"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	// VoiceBlocksDigital: while on a call the agent gets no chat or email offers.
+	VoiceBlocksDigital bool      `json:"voice_blocks_digital"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // DefaultCapacity is the capacity of an agent created without one.
@@ -114,6 +116,8 @@ type AgentUpdate struct {
 	Languages *[]string       `json:"languages"`
 	Capacity  *map[Media]int  `json:"capacity"`
 	Teams     *[]string       `json:"teams"`
+	// VoiceBlocksDigital: see Agent.
+	VoiceBlocksDigital *bool `json:"voice_blocks_digital"`
 }
 
 // Apply copies the set fields onto a.
@@ -138,5 +142,8 @@ func (u AgentUpdate) Apply(a *Agent) {
 	}
 	if u.Teams != nil {
 		a.Teams = *u.Teams
+	}
+	if u.VoiceBlocksDigital != nil {
+		a.VoiceBlocksDigital = *u.VoiceBlocksDigital
 	}
 }

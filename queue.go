@@ -15,10 +15,26 @@ type Queue struct {
 	MaxParallelOffers int          `json:"max_parallel_offers"`
 	ServiceLevel      ServiceLevel `json:"service_level"`
 	// Members are agent ids or "team:<name>".
-	Members   []string  `json:"members"`
-	Steps     []Step    `json:"steps"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Members []string `json:"members"`
+	Steps   []Step   `json:"steps"`
+	// Aging orders tasks by wait with one priority point worth 60 s instead
+	// of strict priority, so nothing starves.
+	Aging bool `json:"aging"`
+	// ProficiencyFirst prefers the agent most proficient in the required
+	// skills before the usual idle/spare-capacity rules.
+	ProficiencyFirst bool `json:"proficiency_first"`
+	// StickyWindowS: the last agent who helped the customer gets the
+	// conversation first while it has waited less than this (0: off).
+	StickyWindowS int `json:"sticky_window_s"`
+	// WrapUpS keeps the agent's slot busy after a conversation ends.
+	WrapUpS int `json:"wrap_up_s"`
+	// Paused queues make no new offers; waiting conversations stay.
+	Paused bool `json:"paused"`
+	// ShortAbandonS: abandons quicker than this are left out of service
+	// level and abandon rate.
+	ShortAbandonS int       `json:"short_abandon_s"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ServiceLevel is a target such as 80% answered within 20 s.
@@ -32,6 +48,9 @@ type ServiceLevel struct {
 type Step struct {
 	Require      map[string]int `json:"require"`
 	ExpireAfterS int            `json:"expire_after_s"`
+	// SkipIfNoAgents skips the step at once when no logged-in member
+	// satisfies it.
+	SkipIfNoAgents bool `json:"skip_if_no_agents"`
 }
 
 // MaxPriority bounds queue and conversation priorities (0..MaxPriority).
@@ -75,6 +94,15 @@ func (q Queue) Validate() error {
 	}
 	if q.OfferTimeoutS < 1 || q.OfferTimeoutS > 3600 {
 		f["offer_timeout_s"] = "must be 1 to 3600"
+	}
+	if q.StickyWindowS < 0 || q.StickyWindowS > 86400 {
+		f["sticky_window_s"] = "must be 0 to 86400"
+	}
+	if q.WrapUpS < 0 || q.WrapUpS > 3600 {
+		f["wrap_up_s"] = "must be 0 to 3600"
+	}
+	if q.ShortAbandonS < 0 || q.ShortAbandonS > 600 {
+		f["short_abandon_s"] = "must be 0 to 600"
 	}
 	if q.MaxParallelOffers < 1 || q.MaxParallelOffers > 10 {
 		f["max_parallel_offers"] = "must be 1 to 10"

@@ -20,12 +20,12 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), 
 
 const agentColumns = `a.id, a.name, a.email, a.role, a.skills, a.languages, a.capacity,
 	COALESCE((SELECT array_agg(t.name ORDER BY t.name) FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id), '{}'),
-	a.created_at, a.updated_at`
+	a.voice_blocks_digital, a.created_at, a.updated_at`
 
 func scanAgent(row pgx.Row) (parley.Agent, error) {
 	var a parley.Agent
 	var role string
-	err := row.Scan(&a.ID, &a.Name, &a.Email, &role, &a.Skills, &a.Languages, &a.Capacity, &a.Teams, &a.CreatedAt, &a.UpdatedAt)
+	err := row.Scan(&a.ID, &a.Name, &a.Email, &role, &a.Skills, &a.Languages, &a.Capacity, &a.Teams, &a.VoiceBlocksDigital, &a.CreatedAt, &a.UpdatedAt)
 	a.Role = parley.Role(role)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	return a, err
@@ -61,9 +61,9 @@ func (db *DB) CreateAgent(ctx context.Context, a *parley.Agent, password string)
 		return fmt.Errorf("hash password: %w", err)
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO agents (name, email, password_hash, role, skills, languages, capacity)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			a.Name, a.Email, string(hash), string(a.Role), a.Skills, a.Languages, a.Capacity).Scan(&a.ID)
+		err := tx.QueryRow(ctx, `INSERT INTO agents (name, email, password_hash, role, skills, languages, capacity, voice_blocks_digital)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			a.Name, a.Email, string(hash), string(a.Role), a.Skills, a.Languages, a.Capacity, a.VoiceBlocksDigital).Scan(&a.ID)
 		if isUniqueViolation(err, "agents_email_key") {
 			return parley.Invalid("Invalid agent.", map[string]string{"email": "already in use"})
 		} else if err != nil {
@@ -139,8 +139,8 @@ func (db *DB) UpdateAgent(ctx context.Context, id int64, u parley.AgentUpdate) (
 	}
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE agents SET name = $2, email = $3, role = $4, skills = $5, languages = $6, capacity = $7,
-			password_hash = COALESCE(NULLIF($8, ''), password_hash), updated_at = now() WHERE id = $1`,
-			id, a.Name, a.Email, string(a.Role), a.Skills, a.Languages, a.Capacity, hash)
+			password_hash = COALESCE(NULLIF($8, ''), password_hash), voice_blocks_digital = $9, updated_at = now() WHERE id = $1`,
+			id, a.Name, a.Email, string(a.Role), a.Skills, a.Languages, a.Capacity, hash, a.VoiceBlocksDigital)
 		if isUniqueViolation(err, "agents_email_key") {
 			return parley.Invalid("Invalid agent.", map[string]string{"email": "already in use"})
 		} else if err != nil {

@@ -53,7 +53,7 @@ func (s *Server) handleCreateAgent() http.Handler {
 		Password string `json:"password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
+		req := request{Agent: parley.Agent{VoiceBlocksDigital: true}}
 		if err := web.Decode(w, r, &req); err != nil {
 			web.Error(w, r, s.Log, err)
 			return
@@ -147,7 +147,7 @@ func (s *Server) handleQueue() http.Handler {
 
 func (s *Server) handleCreateQueue() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var q parley.Queue
+		q := parley.Queue{ShortAbandonS: 5}
 		if err := web.Decode(w, r, &q); err != nil {
 			web.Error(w, r, s.Log, err)
 			return

@@ -57,6 +57,7 @@ func seedDemo(ctx context.Context, db *postgres.DB, out io.Writer) error {
 		if have[a.Email] {
 			continue
 		}
+		a.VoiceBlocksDigital = true
 		if err := db.CreateAgent(ctx, &a, DemoPassword); err != nil {
 			return fmt.Errorf("create demo agent %s: %w", a.Email, err)
 		}
