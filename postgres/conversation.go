@@ -275,3 +275,16 @@ func (db *DB) Resolve(ctx context.Context, convID, agentID int64, disposition st
 	})
 	return c, err
 }
+
+// AssignedConversations returns every assigned conversation, by agent.
+func (db *DB) AssignedConversations(ctx context.Context) (map[int64][]parley.Conversation, error) {
+	convs, err := db.conversations(ctx, `WHERE c.status = 'assigned' ORDER BY c.assigned_at, c.id`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]parley.Conversation{}
+	for _, c := range convs {
+		out[c.AgentID] = append(out[c.AgentID], c)
+	}
+	return out, nil
+}

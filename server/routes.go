@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
 
 	m.Handle("GET /api/v1/agent/ws", s.auth(anyone, s.handleAgentSocket()))
+	m.Handle("GET /api/v1/supervisor/snapshot", s.auth(supervisors, s.handleSnapshot()))
 
 	s.Webchat.Routes(m)
 
