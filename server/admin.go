@@ -21,29 +21,28 @@ func listOf[T any](items []T) list[T] {
 }
 
 func (s *Server) handleAgents() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		agents, err := s.DB.Agents(r.Context())
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, listOf(agents))
+		return nil
 	})
 }
 
 func (s *Server) handleAgent() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "agent")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		a, err := s.DB.Agent(r.Context(), id)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, a)
+		return nil
 	})
 }
 
@@ -52,175 +51,160 @@ func (s *Server) handleCreateAgent() http.Handler {
 		parley.Agent
 		Password string `json:"password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		req := request{Agent: parley.Agent{VoiceBlocksDigital: true}}
 		if err := web.Decode(w, r, &req); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		a := req.Agent
 		if a.Role == "" {
 			a.Role = parley.RoleAgent
 		}
 		if err := s.DB.CreateAgent(r.Context(), &a, req.Password); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.Desk.SyncAgent(r.Context(), a); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusCreated, a)
+		return nil
 	})
 }
 
 func (s *Server) handleUpdateAgent() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "agent")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		var u parley.AgentUpdate
 		if err := web.Decode(w, r, &u); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		a, err := s.DB.UpdateAgent(r.Context(), id, u)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.Desk.SyncAgent(r.Context(), a); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, a)
+		return nil
 	})
 }
 
 func (s *Server) handleDeleteAgent() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "agent")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.DB.DeleteAgent(r.Context(), id); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.Desk.RemoveAgent(r.Context(), id); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
 func (s *Server) handleQueues() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		qs, err := s.DB.Queues(r.Context())
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, listOf(qs))
+		return nil
 	})
 }
 
 func (s *Server) handleQueue() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "queue")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		q, err := s.DB.Queue(r.Context(), id)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, q)
+		return nil
 	})
 }
 
 func (s *Server) handleCreateQueue() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		q := parley.Queue{ShortAbandonS: 5}
 		if err := web.Decode(w, r, &q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.DB.CreateQueue(r.Context(), &q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.Desk.SyncQueue(r.Context(), q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusCreated, q)
+		return nil
 	})
 }
 
 // handleUpdateQueue applies the given fields onto the stored queue.
 func (s *Server) handleUpdateQueue() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "queue")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		q, err := s.DB.Queue(r.Context(), id)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := web.Decode(w, r, &q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		q.ID = id
 		if err := s.DB.UpdateQueue(r.Context(), &q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if err := s.Desk.SyncQueue(r.Context(), q); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, q)
+		return nil
 	})
 }
 
 func (s *Server) handleInboxes() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		is, err := s.DB.Inboxes(r.Context())
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		for i := range is {
 			is[i] = is[i].Redacted()
 		}
 		web.JSON(w, http.StatusOK, listOf(is))
+		return nil
 	})
 }
 
 func (s *Server) handleInbox() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "inbox")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		in, err := s.DB.Inbox(r.Context(), id)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, in.Redacted())
+		return nil
 	})
 }
 
@@ -230,50 +214,44 @@ var supportedChannels = map[parley.Channel]bool{
 }
 
 func (s *Server) handleCreateInbox() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var in parley.InboxConfig
 		if err := web.Decode(w, r, &in); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if in.Channel.Valid() && !supportedChannels[in.Channel] {
-			web.Error(w, r, s.Log, parley.Invalid("This channel has no adapter yet.", map[string]string{"channel": "supported: webchat"}))
-			return
+			return parley.Invalid("This channel has no adapter yet.", map[string]string{"channel": "not supported yet"})
 		}
 		if err := s.DB.CreateInbox(r.Context(), &in); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusCreated, in.Redacted())
+		return nil
 	})
 }
 
 func (s *Server) handleUpdateInbox() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := web.ID(r.PathValue("id"), "inbox")
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		in, err := s.DB.Inbox(r.Context(), id)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		channel := in.Channel
 		if err := web.Decode(w, r, &in); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if in.Channel != channel {
-			web.Error(w, r, s.Log, parley.Invalid("An inbox's channel cannot change.", map[string]string{"channel": "read-only"}))
-			return
+			return parley.Invalid("An inbox's channel cannot change.", map[string]string{"channel": "read-only"})
 		}
 		in.ID = id
 		if err := s.DB.UpdateInbox(r.Context(), &in); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, in.Redacted())
+		return nil
 	})
 }

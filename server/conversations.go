@@ -33,7 +33,7 @@ func queryInt(r *http.Request, name string) int64 {
 }
 
 func (s *Server) handleConversations() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		agent, q := agentFrom(r.Context()), r.URL.Query()
 		f := postgres.ConversationFilter{
 			Status: parley.ConversationStatus(q.Get("status")), QueueID: queryInt(r, "queue_id"), AgentID: queryInt(r, "agent_id"),
@@ -47,38 +47,36 @@ func (s *Server) handleConversations() http.Handler {
 		}
 		convs, err := s.DB.Conversations(r.Context(), f)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		out := listOf(convs)
 		if len(convs) == f.Limit {
 			out.NextCursor = web.IDString(convs[len(convs)-1].ID)
 		}
 		web.JSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
 func (s *Server) handleConversation() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.conversationFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		if c.Messages, err = s.DB.Messages(r.Context(), c.ID, 0, 1000, true); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, c)
+		return nil
 	})
 }
 
 func (s *Server) handleMessages() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.conversationFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		after := queryInt(r, "after_seq")
 		if cur := queryInt(r, "cursor"); cur > after {
@@ -90,14 +88,14 @@ func (s *Server) handleMessages() http.Handler {
 		}
 		msgs, err := s.DB.Messages(r.Context(), c.ID, after, limit, true)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		out := listOf(msgs)
 		if len(msgs) == limit {
 			out.NextCursor = strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
 		}
 		web.JSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
@@ -107,24 +105,22 @@ func (s *Server) handleSend() http.Handler {
 		Private     bool   `json:"private"`
 		ClientMsgID string `json:"client_msg_id"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		agent := agentFrom(r.Context())
 		c, err := s.conversationFor(r.Context(), agent, r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		var req request
 		if err := web.Decode(w, r, &req); err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		m, err := s.Desk.Send(r.Context(), agent, c.ID, req.Body, req.Private, req.ClientMsgID)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusCreated, m)
+		return nil
 	})
 }
 
@@ -132,26 +128,24 @@ func (s *Server) handleResolve() http.Handler {
 	type request struct {
 		Disposition string `json:"disposition"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		agent := agentFrom(r.Context())
 		c, err := s.conversationFor(r.Context(), agent, r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		var req request
 		if r.ContentLength != 0 {
 			if err := web.Decode(w, r, &req); err != nil {
-				web.Error(w, r, s.Log, err)
-				return
+				return err
 			}
 		}
 		c, err = s.Desk.Resolve(r.Context(), agent, c.ID, req.Disposition)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, c)
+		return nil
 	})
 }
 
@@ -175,29 +169,27 @@ func (s *Server) customerFor(ctx context.Context, agent parley.Agent, raw string
 }
 
 func (s *Server) handleCustomer() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		c, err := s.DB.Customer360(r.Context(), id, 0, 10)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, c)
+		return nil
 	})
 }
 
 // handleTimeline pages through a customer's conversations, newest first,
 // each with its messages.
 func (s *Server) handleTimeline() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		limit := int(queryInt(r, "limit"))
 		if limit <= 0 || limit > 50 {
@@ -205,13 +197,13 @@ func (s *Server) handleTimeline() http.Handler {
 		}
 		convs, err := s.DB.Timeline(r.Context(), id, queryInt(r, "cursor"), limit)
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		out := listOf(convs)
 		if len(convs) == limit {
 			out.NextCursor = web.IDString(convs[len(convs)-1].ID)
 		}
 		web.JSON(w, http.StatusOK, out)
+		return nil
 	})
 }

@@ -88,6 +88,16 @@ func statusClass(code int) string {
 	return string(rune('0'+code/100)) + "xx"
 }
 
+// api adapts a handler that returns its error: the error is written as the
+// API's JSON error (and logged when internal).
+func (s *Server) api(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			web.Error(w, r, s.Log, err)
+		}
+	})
+}
+
 func (s *Server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -7,12 +7,12 @@ import (
 )
 
 func (s *Server) handleSnapshot() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		snap, err := s.Desk.Snapshot(r.Context())
 		if err != nil {
-			web.Error(w, r, s.Log, err)
-			return
+			return err
 		}
 		web.JSON(w, http.StatusOK, snap)
+		return nil
 	})
 }
