@@ -110,14 +110,23 @@ func (q Queue) Validate() error {
 	if q.ServiceLevel.Percent < 1 || q.ServiceLevel.Percent > 100 || q.ServiceLevel.Seconds < 1 {
 		f["service_level"] = "percent must be 1 to 100 and seconds positive"
 	}
-	for _, s := range q.Steps {
+	if len(q.Steps) > 20 {
+		f["steps"] = "at most 20 steps"
+	}
+	for i, s := range q.Steps {
 		for k, lvl := range s.Require {
 			if k == "" || lvl < 1 || lvl > 5 {
 				f["steps"] = "require maps skill names to levels 1 to 5"
 			}
 		}
-		if s.ExpireAfterS < 0 {
+		last := i == len(q.Steps)-1
+		switch {
+		case s.ExpireAfterS < 0:
 			f["steps"] = "expire_after_s must not be negative"
+		case s.ExpireAfterS == 0 && !last:
+			f["steps"] = "only the last step may have no expire_after_s"
+		case i > 0 && s.ExpireAfterS != 0 && s.ExpireAfterS <= q.Steps[i-1].ExpireAfterS:
+			f["steps"] = "each step's expire_after_s (counted from enqueue) must be later than the previous step's"
 		}
 	}
 	for _, m := range q.Members {
@@ -131,11 +140,6 @@ func (q Queue) Validate() error {
 	return nil
 }
 
-// FirstRequire returns the skills the first step requires (nil without steps).
-func (q Queue) FirstRequire() map[string]int {
-	if len(q.Steps) == 0 {
-		return nil
-	}
 	return q.Steps[0].Require
 }
 
@@ -220,6 +224,47 @@ type InboxSettings struct {
 	// routes to its own queue.
 	Topics   []Topic `json:"topics,omitempty"`
 	Greeting string  `json:"greeting,omitempty"`
+	// Voice is a voice inbox's IVR (channels/twilio).
+	Voice *VoiceSettings `json:"voice,omitempty"`
+}
+
+// VoiceSettings configure a voice inbox's IVR: a language menu, then a topic
+// menu whose choices are the inbox's Topics (each routing to its queue),
+// then hold while the call waits for an agent.
+type VoiceSettings struct {
+	// Languages are offered first when there are two or more ("1 English,
+	// 2 中文"); the first is the default. The chosen language's Skill is
+	// required of the agent.
+	Languages []VoiceLanguage `json:"languages,omitempty"`
+	// Menu maps keypad digits to topic names of Settings.Topics.
+	Menu []VoiceChoice `json:"menu,omitempty"`
+	// HoldMusicURL is played while the caller waits (default: Twilio's).
+	HoldMusicURL string `json:"hold_music_url,omitempty"`
+	// Record records connected calls (the recording URL lands in the
+	// conversation's meta).
+	Record bool `json:"record,omitempty"`
+}
+
+// VoiceLanguage is one language of an IVR. Empty texts get built-in English
+// or Chinese defaults (by Skill "en"/"zh").
+type VoiceLanguage struct {
+	Digit string `json:"digit"`
+	// Skill is the routing skill the language requires, e.g. "en", "zh".
+	Skill string `json:"skill"`
+	// Say is Twilio's <Say> language, e.g. "en-US", "cmn-CN".
+	Say string `json:"say,omitempty"`
+	// Prompt offers this language in the language menu ("For English, press 1.").
+	Prompt string `json:"prompt,omitempty"`
+	// Menu speaks the topic menu; Hold is said while waiting, with
+	// {position} replaced by the caller's place in the queue.
+	Menu string `json:"menu,omitempty"`
+	Hold string `json:"hold,omitempty"`
+}
+
+// VoiceChoice is one entry of the topic menu.
+type VoiceChoice struct {
+	Digit string `json:"digit"`
+	Topic string `json:"topic"`
 }
 
 // Topic maps a customer-chosen subject to a queue.

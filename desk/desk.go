@@ -100,6 +100,10 @@ func (d *Desk) handle(ctx context.Context, out routing.Outcome) {
 		d.publish(ctx, bus.AgentTopic(o.AgentID), frame)
 		d.log.Info("offered", "offer_id", o.ID, "conversation_id", o.ConversationID, "agent_id", o.AgentID)
 	}
+	for _, a := range out.Away {
+		d.log.Info("agent set away", "agent_id", a.AgentID, "reason", a.Reason)
+		d.publish(ctx, bus.AgentTopic(a.AgentID), map[string]any{"type": "presence", "status": parley.PresenceAway, "reason": a.Reason})
+	}
 	if len(out.Offered) > 0 {
 		select {
 		case d.wake <- struct{}{}:
@@ -139,13 +143,20 @@ func (d *Desk) ConversationView(ctx context.Context, id int64) (parley.Conversat
 }
 
 // task turns a queued conversation into a routing task.
-func task(c parley.Conversation, q parley.Queue) routing.Task {
+func (d *Desk) task(ctx context.Context, c parley.Conversation, q parley.Queue) (routing.Task, error) {
 	enq := c.EnqueuedAt
 	if enq.IsZero() {
 		enq = c.CreatedAt
 	}
-	return routing.Task{ConversationID: c.ID, QueueID: c.QueueID, Media: c.Channel.Media(), Priority: c.Priority,
-		EnqueuedAt: enq, Require: q.FirstRequire()}
+	t := routing.Task{ConversationID: c.ID, QueueID: c.QueueID, Media: c.Channel.Media(), Priority: c.Priority,
+		EnqueuedAt: enq, Require: c.Require}
+	if q.StickyWindowS > 0 {
+		var err error
+		if t.PreferredAgent, err = d.db.LastAgentOf(ctx, c.CustomerID, c.ID); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
 }
 
 // Receive persists an inbound message exactly once and routes a new
@@ -179,7 +190,11 @@ func (d *Desk) enqueue(ctx context.Context, c parley.Conversation) error {
 	if err != nil {
 		return err
 	}
-	out, err := d.router.Enqueue(ctx, task(c, q))
+	t, err := d.task(ctx, c, q)
+	if err != nil {
+		return err
+	}
+	out, err := d.router.Enqueue(ctx, t)
 	d.handle(ctx, out) // a failed call may still have committed offers
 	return err
 }
@@ -388,7 +403,11 @@ func (d *Desk) Resolve(ctx context.Context, agent parley.Agent, convID int64, di
 	if err != nil {
 		return conv, err
 	}
-	out, err := d.router.Release(ctx, conv.AgentID, conv.Channel.Media())
+	var wrapUp time.Duration
+	if q, err := d.db.Queue(ctx, conv.QueueID); err == nil {
+		wrapUp = time.Duration(q.WrapUpS) * time.Second
+	}
+	out, err := d.router.ReleaseAfter(ctx, conv.AgentID, conv.Channel.Media(), wrapUp)
 	if err != nil {
 		d.log.Error("release slot", "agent_id", conv.AgentID, "error", err)
 	}

@@ -68,7 +68,11 @@ func (d *Desk) Reconcile(ctx context.Context) error {
 		return err
 	}
 	for _, c := range convs {
-		s.Tasks = append(s.Tasks, task(c, byID[c.QueueID]))
+		t, err := d.task(ctx, c, byID[c.QueueID])
+		if err != nil {
+			return err
+		}
+		s.Tasks = append(s.Tasks, t)
 	}
 	if s.Assigned, err = d.db.AssignedLoad(ctx); err != nil {
 		return err
@@ -87,11 +91,18 @@ func (d *Desk) queueSpec(ctx context.Context, q parley.Queue) (routing.QueueSpec
 	if err != nil {
 		return routing.QueueSpec{}, err
 	}
-	return routing.QueueSpec{ID: q.ID, Priority: q.Priority, OfferTimeout: time.Duration(q.OfferTimeoutS) * time.Second, Members: members}, nil
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	spec := routing.QueueSpec{ID: q.ID, Priority: q.Priority, OfferTimeout: sec(q.OfferTimeoutS), Members: members,
+		MaxParallelOffers: q.MaxParallelOffers, Aging: q.Aging, ProficiencyFirst: q.ProficiencyFirst,
+		StickyWindow: sec(q.StickyWindowS), WrapUp: sec(q.WrapUpS), Paused: q.Paused}
+	for _, st := range q.Steps {
+		spec.Steps = append(spec.Steps, routing.StepSpec{Require: st.Require, ExpireAfter: sec(st.ExpireAfterS), SkipIfNoAgents: st.SkipIfNoAgents})
+	}
+	return spec, nil
 }
 
 func agentSpec(a parley.Agent) routing.AgentSpec {
-	return routing.AgentSpec{ID: a.ID, Skills: a.Proficiencies(), Capacity: a.Capacity}
+	return routing.AgentSpec{ID: a.ID, Skills: a.Proficiencies(), Capacity: a.Capacity, VoiceBlocksDigital: a.VoiceBlocksDigital}
 }
 
 // SyncQueue pushes a created or changed queue to the router.

@@ -288,3 +288,15 @@ func (db *DB) AssignedConversations(ctx context.Context) (map[int64][]parley.Con
 	}
 	return out, nil
 }
+
+// LastAgentOf returns the agent of the customer's most recent assigned
+// conversation other than exclude (0 when none): the sticky agent.
+func (db *DB) LastAgentOf(ctx context.Context, customerID, exclude int64) (int64, error) {
+	var id int64
+	err := db.pool.QueryRow(ctx, `SELECT COALESCE((SELECT agent_id FROM conversations WHERE customer_id = $1 AND id <> $2
+		AND agent_id IS NOT NULL ORDER BY assigned_at DESC NULLS LAST LIMIT 1), 0)`, customerID, exclude).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("last agent of customer %d: %w", customerID, err)
+	}
+	return id, nil
+}
