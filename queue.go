@@ -140,9 +140,6 @@ func (q Queue) Validate() error {
 	return nil
 }
 
-	return q.Steps[0].Require
-}
-
 // InboxConfig is a channel account: where customers write to, its
 // credentials, and the queue its conversations go to.
 type InboxConfig struct {
