@@ -421,3 +421,31 @@ func (d *Desk) Resolve(ctx context.Context, agent parley.Agent, convID int64, di
 	}
 	return conv, nil
 }
+
+// Transfer hands an assigned conversation to another queue, or to a named
+// agent (toAgent) who gets it as an offer; the first agent's slot is freed
+// after the old queue's wrap-up.
+func (d *Desk) Transfer(ctx context.Context, by parley.Agent, convID, toQueue, toAgent int64) (parley.Conversation, error) {
+	conv, from, err := d.db.Transfer(ctx, convID, by, toQueue, toAgent, by.Role.Can(parley.RoleSupervisor))
+	if err != nil {
+		return conv, err
+	}
+	q, err := d.db.Queue(ctx, conv.QueueID)
+	if err != nil {
+		return conv, err
+	}
+	t, err := d.task(ctx, conv, q)
+	if err != nil {
+		return conv, err
+	}
+	t.TargetAgent = toAgent
+	out, err := d.router.Transfer(ctx, conv.ID, from, conv.Channel.Media(), t)
+	d.handle(ctx, out)
+	if err != nil {
+		return conv, err
+	}
+	frame := map[string]any{"type": "resolved", "conversation_id": strconv.FormatInt(conv.ID, 10), "reason": "transferred"}
+	d.publish(ctx, bus.AgentTopic(from), frame)
+	d.publish(ctx, bus.ConversationTopic(conv.ID), frame)
+	return conv, nil
+}

@@ -300,3 +300,57 @@ func (db *DB) LastAgentOf(ctx context.Context, customerID, exclude int64) (int64
 	}
 	return id, nil
 }
+
+// Transfer puts an assigned conversation back in a queue (toQueue, or its
+// own when 0) for another agent; a private system note records it. Only its
+// agent may, unless force.
+func (db *DB) Transfer(ctx context.Context, convID int64, by parley.Agent, toQueue, toAgent int64, force bool) (parley.Conversation, int64, error) {
+	var c parley.Conversation
+	var from int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := getConversation(ctx, tx, convID, true)
+		if err != nil {
+			return err
+		}
+		if cur.Status != parley.StatusAssigned {
+			return parley.Errorf(parley.ECONFLICT, "Conversation %d is %s; only an assigned conversation can be transferred.", convID, cur.Status)
+		}
+		if cur.AgentID != by.ID && !force {
+			return parley.Errorf(parley.EFORBIDDEN, "Conversation %d is not assigned to you.", convID)
+		}
+		if toAgent == cur.AgentID {
+			return parley.Invalid("The conversation is already with that agent.", map[string]string{"agent_id": "same agent"})
+		}
+		from = cur.AgentID
+		if toQueue == 0 {
+			toQueue = cur.QueueID
+		}
+		var target string
+		if err := tx.QueryRow(ctx, `SELECT name FROM queues WHERE id = $1`, toQueue).Scan(&target); err != nil {
+			return notFound(err, "queue", toQueue)
+		}
+		if toAgent != 0 {
+			if err := tx.QueryRow(ctx, `SELECT name FROM agents WHERE id = $1 AND deleted_at IS NULL`, toAgent).Scan(&target); err != nil {
+				return notFound(err, "agent", toAgent)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'queued', queue_id = $2, agent_id = NULL, assigned_at = NULL,
+			enqueued_at = now(), updated_at = now() WHERE id = $1`, convID, toQueue); err != nil {
+			return fmt.Errorf("transfer conversation %d: %w", convID, err)
+		}
+		if _, err := insertMessage(ctx, tx, convID, cur.InboxID, parley.Message{
+			Direction: parley.DirectionOut, Private: true, Channel: cur.Channel,
+			Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"},
+			Body:   fmt.Sprintf("%s transferred the conversation to %s.", by.Name, target),
+		}, ""); err != nil {
+			return err
+		}
+		if err := writeEvent(ctx, tx, "conversation.transferred", convID, from, cur.CustomerID,
+			map[string]any{"by": by.ID, "to_queue": toQueue, "to_agent": toAgent}); err != nil {
+			return err
+		}
+		c, err = getConversation(ctx, tx, convID, false)
+		return err
+	})
+	return c, from, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,13 +15,15 @@ import (
 
 // SyncQueue creates or replaces a queue's config and members (and each
 // member's set of queues). Waiting tasks and pending offers are kept, also
-// those of agents no longer members. It does not dispatch: call Dispatch
-// if the change may let waiting tasks be offered.
+// those of agents no longer members; when Steps or Aging changed, the
+// queue's tasks are re-scored and keep their step index (bounded by the
+// new number of steps). It does not dispatch: call Dispatch if the change
+// may let waiting tasks be offered (e.g. after unpausing).
 func (r *Router) SyncQueue(ctx context.Context, q QueueSpec) error {
 	if err := q.check(); err != nil {
 		return err
 	}
-	args := []any{id(q.ID), q.Priority, q.OfferTimeout.Milliseconds()}
+	args := []any{id(q.ID), q.config()}
 	for _, m := range q.Members {
 		args = append(args, id(m))
 	}
@@ -37,7 +40,11 @@ func (r *Router) SyncAgent(ctx context.Context, a AgentSpec) error {
 	if err := a.check(); err != nil {
 		return err
 	}
-	args := []any{id(a.ID), a.Capacity[parley.MediaVoice], a.Capacity[parley.MediaChat], a.Capacity[parley.MediaEmail]}
+	vbd := "0"
+	if a.VoiceBlocksDigital {
+		vbd = "1"
+	}
+	args := []any{id(a.ID), a.Capacity[parley.MediaVoice], a.Capacity[parley.MediaChat], a.Capacity[parley.MediaEmail], vbd}
 	for s, lvl := range a.Skills {
 		args = append(args, s, lvl)
 	}
@@ -73,10 +80,44 @@ func (r *Router) Enqueue(ctx context.Context, t Task) (Outcome, error) {
 	if err := t.check(r.now()); err != nil {
 		return Outcome{}, err
 	}
-	score := Score(t.Priority, t.EnqueuedAt)
-	rep, err := r.run(ctx, "enqueue "+id(t.ConversationID), scriptEnqueue, smallPool,
-		id(t.ConversationID), id(t.QueueID), string(t.Media), t.Priority,
-		t.EnqueuedAt.UnixMilli(), strconv.FormatInt(score, 10), t.requireJSON())
+	rep, err := r.run(ctx, "enqueue "+id(t.ConversationID), scriptEnqueue, smallPool, t.args()...)
+	return rep.Outcome, err
+}
+
+// args are a task's script arguments: conv, queue, media, prio, enq_ms,
+// req, pref, target.
+func (t Task) args() []any {
+	return []any{id(t.ConversationID), id(t.QueueID), string(t.Media), t.Priority,
+		t.EnqueuedAt.UnixMilli(), reqString(t.Require), optID(t.PreferredAgent), optID(t.TargetAgent)}
+}
+
+// optID is id(n), or "" for 0.
+func optID(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return id(n)
+}
+
+// Transfer moves an assigned conversation from agentID to another queue
+// (or, with t.TargetAgent, to a named agent): one slot of media of
+// agentID is released with the wrap-up of the queue the conversation was
+// accepted from (remembered for 30 days after Accept; none if unknown),
+// and t enters t.QueueID as a new task, agentID excluded from it (unless
+// it is the target). t.ConversationID is set to conversationID and
+// t.Media to media; set t.EnqueuedAt to now (its zero value) for an
+// ordinary transfer, or to the original enqueue time to keep the
+// customer's place. The queue is dispatched, the task tried, then
+// agentID pulls. A conversation that is already a task stays as it is
+// (the slot is still released). Unknown queue or agent: ENOTFOUND.
+func (r *Router) Transfer(ctx context.Context, conversationID int64, agentID int64, media parley.Media, t Task) (Outcome, error) {
+	t.ConversationID, t.Media = conversationID, media
+	if err := t.check(r.now()); err != nil {
+		return Outcome{}, err
+	}
+	ta := t.args() // conv, queue, media, prio, enq, req, pref, target
+	args := append([]any{id(conversationID), id(agentID), string(media), ta[1]}, ta[3:]...)
+	rep, err := r.run(ctx, "transfer "+id(conversationID), scriptTransfer, smallPool, args...)
 	return rep.Outcome, err
 }
 
@@ -114,17 +155,30 @@ func (r *Router) Presence(ctx context.Context, agentID int64) (parley.Presence, 
 }
 
 // Accept moves a pending offer to accepted: the slot stays taken (now an
-// assigned conversation, freed by Release) and the task is deleted.
+// assigned conversation, freed by Release), the agent's miss streak
+// resets and the task is deleted. The task's other pending offers
+// (parallel offers) are rescinded (state rescinded, reason
+// "accepted_elsewhere"; not a miss, no exclusion): they are in
+// Outcome.Ended, and their agents pull other work (Outcome.Offered).
 // Unknown offer (or ended more than an hour ago): ENOTFOUND; another
 // agent's offer: EFORBIDDEN; an offer no longer pending: ECONFLICT "offer
 // already <state>". An offer past its expiry that the sweeper has not
 // timed out yet can still be accepted.
 func (r *Router) Accept(ctx context.Context, offerID string, agentID int64) (parley.Offer, error) {
-	rep, err := r.run(ctx, "accept "+offerID, scriptAccept, 0, offerID, id(agentID))
-	if err != nil {
-		return parley.Offer{}, err
+	o, _, err := r.accept3(ctx, offerID, agentID)
+	return o, err
+}
+
+// accept3 is Accept with its Outcome.
+func (r *Router) accept3(ctx context.Context, offerID string, agentID int64) (parley.Offer, Outcome, error) {
+	rep, err := r.run(ctx, "accept "+offerID, scriptAccept, smallPool, offerID, id(agentID))
+	if len(rep.extra) == 0 {
+		return parley.Offer{}, rep.Outcome, err
 	}
-	return parseOffer(rep.extra)
+	o, perr := parseOffer(rep.extra)
+	out := rep.Outcome
+	out.Ended = slices.DeleteFunc(out.Ended, func(x parley.Offer) bool { return x.ID == o.ID })
+	return o, out, errors.Join(err, perr)
 }
 
 // Reject moves a pending offer to rejected: the slot is freed, the agent
@@ -140,14 +194,23 @@ func (r *Router) Reject(ctx context.Context, offerID string, agentID int64) (par
 	return o, rep.Outcome, errors.Join(err, perr)
 }
 
-// expireBatch is how many due offers one expire.lua call handles.
+// expireBatch is how many due items of each kind one expire.lua call
+// handles.
 const expireBatch = 100
 
-// ExpireDue times out every pending offer whose expiry is at or before
-// Now(), in batches of expireBatch: the slot is freed, the agent excluded
-// for the task, the task put back at its original score, its queue
-// dispatched and the agent left to pull other work. Each offer times out
-// once even when several instances sweep at the same time.
+// ExpireDue fires every timer due at or before Now(), in batches of
+// expireBatch per kind, each batch in this order:
+//   - offer timeouts: the slot is freed, the agent excluded for the task
+//     and its miss streak grown (at MissLimit it is set away, its other
+//     offers canceled: Outcome.Away), the task put back at its original
+//     score when no other offer of it is pending, its queue dispatched;
+//   - wrap-up ends: the slot frees;
+//   - step changes: the task moves to its next step (or past several, or
+//     to "any member"); a waiting task's queue is dispatched at once; a
+//     pending offer is not touched;
+//
+// then the agents of the first two kinds pull other work. Each offer
+// times out once even when several instances sweep at the same time.
 func (r *Router) ExpireDue(ctx context.Context) (Outcome, error) {
 	var out Outcome
 	for {
@@ -162,27 +225,52 @@ func (r *Router) ExpireDue(ctx context.Context) (Outcome, error) {
 	}
 }
 
-// NextExpiry returns the earliest expiry of a pending offer; false when
-// there is none.
+// NextExpiry returns the earliest timer ExpireDue has to fire: an offer
+// expiry, a step change or a wrap-up end; false when there is none.
 func (r *Router) NextExpiry(ctx context.Context) (time.Time, bool, error) {
-	zs, err := r.rdb.ZRangeWithScores(ctx, r.key("expiry"), 0, 0).Result()
+	var cmds []*redis.ZSliceCmd
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range []string{"expiry", "steps", "wrap"} {
+			cmds = append(cmds, p.ZRangeWithScores(ctx, r.key(k), 0, 0))
+		}
+		return nil
+	})
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("routing: next expiry: %w", err)
 	}
-	if len(zs) == 0 {
+	var first int64
+	found := false
+	for _, c := range cmds {
+		if zs := c.Val(); len(zs) > 0 && (!found || int64(zs[0].Score) < first) {
+			first, found = int64(zs[0].Score), true
+		}
+	}
+	if !found {
 		return time.Time{}, false, nil
 	}
-	return msTime(int64(zs[0].Score)), true, nil
+	return msTime(first), true, nil
 }
 
-// Release frees one assigned slot of media (an assigned conversation was
-// resolved or transferred; never below 0, and slots held by pending offers
-// are not touched), then the agent pulls work. Unknown agent: ENOTFOUND.
+// Release frees one assigned slot of media at once: ReleaseAfter with no
+// wrap-up.
 func (r *Router) Release(ctx context.Context, agentID int64, media parley.Media) (Outcome, error) {
+	return r.ReleaseAfter(ctx, agentID, media, 0)
+}
+
+// ReleaseAfter ends one assigned conversation of media (resolved or
+// transferred; never below 0, and slots held by pending offers are not
+// touched). With wrapUp > 0 the slot stays taken (it counts as load, see
+// AgentState.WrapUp) until Now + wrapUp, when ExpireDue frees it (a
+// timer: see NextExpiry); else it frees at once. Then the agent pulls
+// work. Unknown agent: ENOTFOUND.
+func (r *Router) ReleaseAfter(ctx context.Context, agentID int64, media parley.Media, wrapUp time.Duration) (Outcome, error) {
 	if !media.Valid() {
 		return Outcome{}, parley.Invalid("Invalid media.", map[string]string{"media": "must be voice, chat or email"})
 	}
-	rep, err := r.run(ctx, "release "+id(agentID), scriptRelease, smallPool, id(agentID), string(media))
+	if wrapUp < 0 {
+		wrapUp = 0
+	}
+	rep, err := r.run(ctx, "release "+id(agentID), scriptRelease, smallPool, id(agentID), string(media), wrapUp.Milliseconds())
 	return rep.Outcome, err
 }
 
@@ -235,27 +323,82 @@ func (r *Router) QueueStats(ctx context.Context, queueID int64) (waiting int, ol
 	return int(card.Val()), oldest, nil
 }
 
-// Load returns the slots in use per media (assigned conversations plus
-// pending offers). Unknown agent: ENOTFOUND.
+// Load returns the slots in use per media (assigned conversations,
+// pending offers and wrap-ups). Unknown agent: ENOTFOUND.
 func (r *Router) Load(ctx context.Context, agentID int64) (map[parley.Media]int, error) {
-	fields := []string{"presence"}
-	for _, m := range parley.AllMedia {
-		fields = append(fields, "asg:"+string(m), "pend:"+string(m))
-	}
-	v, err := r.rdb.HMGet(ctx, r.key("a", id(agentID)), fields...).Result()
+	st, err := r.AgentState(ctx, agentID)
+	return st.Load, err
+}
+
+// AgentState is an agent's routing state.
+type AgentState struct {
+	Presence parley.Presence
+	// Since is when the presence last changed (zero if never).
+	Since time.Time
+	// Load is the slots in use per media: assigned conversations, pending
+	// offers and wrap-ups.
+	Load map[parley.Media]int
+	// Capacity is the slots per media.
+	Capacity map[parley.Media]int
+	// WrapUp counts the slots in wrap-up per media (part of Load).
+	WrapUp map[parley.Media]int
+	// Misses is the streak of consecutive missed offers.
+	Misses int
+}
+
+// AgentState returns an agent's routing state. Unknown agent: ENOTFOUND.
+func (r *Router) AgentState(ctx context.Context, agentID int64) (AgentState, error) {
+	h, err := r.rdb.HGetAll(ctx, r.key("a", id(agentID))).Result()
 	if err != nil {
-		return nil, fmt.Errorf("routing: load %d: %w", agentID, err)
+		return AgentState{}, fmt.Errorf("routing: agent state %d: %w", agentID, err)
 	}
-	if v[0] == nil {
-		return nil, parley.Errorf(parley.ENOTFOUND, "agent %d not found", agentID)
+	if h["presence"] == "" {
+		return AgentState{}, parley.Errorf(parley.ENOTFOUND, "agent %d not found", agentID)
 	}
-	load := make(map[parley.Media]int, len(parley.AllMedia))
-	for i, m := range parley.AllMedia {
-		for _, x := range v[1+2*i : 3+2*i] {
-			s, _ := x.(string)
-			n, _ := strconv.Atoi(s)
-			load[m] += n
-		}
+	num := func(f string) int { n, _ := strconv.Atoi(h[f]); return n }
+	st := AgentState{Presence: parley.Presence(h["presence"]), Misses: num("miss"),
+		Load: map[parley.Media]int{}, Capacity: map[parley.Media]int{}, WrapUp: map[parley.Media]int{}}
+	if since := num("since"); since > 0 {
+		st.Since = msTime(int64(since))
 	}
-	return load, nil
+	for _, m := range parley.AllMedia {
+		st.Capacity[m] = num("cap:" + string(m))
+		st.WrapUp[m] = num("wrap:" + string(m))
+		st.Load[m] = num("asg:"+string(m)) + num("pend:"+string(m)) + st.WrapUp[m]
+	}
+	return st, nil
+}
+
+// Staffed returns how many members of a queue are available now and
+// their free slots per media (capacity minus load; no chat or email slot
+// of an agent whose voice blocks digital while on voice), e.g. for an
+// estimated wait time.
+func (r *Router) Staffed(ctx context.Context, queueID int64) (available int, freeSlots map[parley.Media]int, err error) {
+	rep, err := r.run(ctx, "staffed "+id(queueID), scriptStaffed, 0, id(queueID))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(rep.extra) != 4 {
+		return 0, nil, errReply
+	}
+	n := make([]int, 4)
+	for i, s := range rep.extra {
+		n[i], _ = strconv.Atoi(s)
+	}
+	return n[0], map[parley.Media]int{parley.MediaVoice: n[1], parley.MediaChat: n[2], parley.MediaEmail: n[3]}, nil
+}
+
+// Step returns the current 0-based escalation step of a waiting or
+// offered task: len(QueueSpec.Steps) means any member may take it (a
+// direct transfer reports 0). ok is false when the conversation is not
+// in routing.
+func (r *Router) Step(ctx context.Context, conversationID int64) (step int, ok bool, err error) {
+	v, err := r.rdb.HGet(ctx, r.key("t", id(conversationID)), "step").Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("routing: step %d: %w", conversationID, err)
+	}
+	step, _ = strconv.Atoi(v)
+	return step, true, nil
 }

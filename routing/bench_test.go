@@ -17,138 +17,109 @@ const (
 	benchTasks  = 10000 // waiting once the agents are full
 )
 
-// benchWorld loads 500 agents (each in 3 of 20 queues, chat capacity 3,
-// voice 1, email 5, billing skill 1..5) with Reconcile, fills their slots
-// with accepted conversations and leaves benchTasks tasks waiting.
-// exotic makes every waiting task require a skill nobody has.
-func benchWorld(b *testing.B, exotic bool) (*env, *rand.Rand) {
+// benchEnv loads the benchmark world (see loadBenchWorld) on a test
+// prefix: 500 agents (each in 3 of 20 queues, chat capacity 3, voice 1,
+// email 5, billing skill 1..5), every slot filled with an accepted
+// conversation, 10,000 tasks waiting. exotic makes every waiting task
+// require a skill nobody has.
+func benchEnv(b *testing.B, exotic bool) (*env, *benchWorld) {
 	rdb := testRedis(b)
 	clock := newClock()
 	opts := Options{Prefix: testPrefix(b, rdb), Now: clock.Now}
 	e := &env{ctx: context.Background(), rdb: rdb, clock: clock, r: New(rdb, opts), opts: opts}
-	rng := rand.New(rand.NewPCG(1, 2))
-
-	var s Snapshot
-	members := make([][]int64, benchQueues+1)
-	for a := int64(1); a <= benchAgents; a++ {
-		s.Agents = append(s.Agents, AgentSpec{ID: a,
-			Skills:   map[string]int{"billing": int(a%5) + 1, "en": 5},
-			Capacity: map[parley.Media]int{parley.MediaVoice: 1, parley.MediaChat: 3, parley.MediaEmail: 5}})
-		for _, q := range []int64{a%20 + 1, (a+7)%20 + 1, (a+13)%20 + 1} {
-			members[q] = append(members[q], a)
-		}
-	}
-	for q := int64(1); q <= benchQueues; q++ {
-		s.Queues = append(s.Queues, QueueSpec{ID: q, Priority: int(q%5) * 10, Members: members[q]})
-	}
-	slots := benchAgents * 9
-	t0 := clock.Now().Add(-time.Hour)
-	for c := int64(1); c <= int64(benchTasks+slots); c++ {
-		task := randomTask(rng, c, t0.Add(time.Duration(c)*time.Millisecond))
-		if exotic && c > int64(slots) {
-			task.Require = map[string]int{"klingon": 1}
-		}
-		s.Tasks = append(s.Tasks, task)
-	}
 	start := time.Now()
-	if _, err := e.r.Reconcile(e.ctx, s); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("Reconcile of %d agents, %d queues, %d tasks: %v", benchAgents, benchQueues, len(s.Tasks), time.Since(start))
-
-	for a := int64(1); a <= benchAgents; a++ {
-		out, err := e.r.SetPresence(e.ctx, a, parley.PresenceAvailable)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, o := range out.Offered {
-			if _, err := e.r.Accept(e.ctx, o.ID, o.AgentID); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	n, err := e.rdb.SCard(e.ctx, e.r.key("tasks")).Result()
+	w, err := loadBenchWorld(e.ctx, e.r, BenchConfig{Agents: benchAgents, Queues: benchQueues, Tasks: benchTasks}, exotic)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d tasks waiting after the agents filled up", n)
-	return e, rng
+	b.Logf("world of %d agents, %d queues: %v; %d tasks waiting", benchAgents, benchQueues, time.Since(start), w.waiting)
+	return e, w
 }
 
-func randomTask(rng *rand.Rand, conv int64, at time.Time) Task {
-	t := Task{ConversationID: conv, QueueID: rng.Int64N(benchQueues) + 1, Media: parley.MediaChat,
-		Priority: rng.IntN(3) * 10, EnqueuedAt: at}
-	switch rng.IntN(10) {
-	case 0:
-		t.Media = parley.MediaVoice
-	case 1:
-		t.Media = parley.MediaEmail
-	}
-	if rng.IntN(3) == 0 {
-		t.Require = map[string]int{"billing": rng.IntN(5) + 1}
-	}
-	return t
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "p99-µs")
 }
 
 // BenchmarkDispatch measures routing decisions (one offer each) with 500
 // agents, 20 queues and 10,000 waiting tasks.
 //
 //   - pull: an agent releases a chat slot and takes the best head task
-//     across its 3 queues (timed: Release); then accepts it and a new task
-//     arrives (untimed), so the world stays the same size.
+//     across its 3 queues (the decision: Release, one script; its p50/p99
+//     and decisions/s over the decision time are reported), then accepts
+//     it and a new task arrives, so the world stays the same size (ns/op
+//     is this whole cycle).
+//   - reservations: the same full cycle (release+pull, accept, arrival)
+//     from 8 concurrent clients; reservations/s over the wall time,
+//     p50/p99 of the decision call.
 //   - enqueue: every waiting task needs a skill nobody has; a new task
 //     arrives and its queue's dispatch skips ScanDepth head tasks before
 //     offering it (timed: Enqueue); then accept and release (untimed).
 func BenchmarkDispatch(b *testing.B) {
 	b.Run("pull", func(b *testing.B) {
-		e, rng := benchWorld(b, false)
-		next := int64(1 << 30)
+		e, w := benchEnv(b, false)
+		rng := rand.New(rand.NewPCG(5, 6))
 		decisions := 0
+		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
-		for i := range b.N {
-			agent := int64(i%benchAgents) + 1
-			out, err := e.r.Release(e.ctx, agent, parley.MediaChat)
+		for i := range b.N { // ns/op is the whole cycle; p50/p99 the decision
+			d, hit, err := w.reserve(e.ctx, rng, int64(i%benchAgents)+1)
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.StopTimer()
-			decisions += len(out.Offered)
-			for _, o := range out.Offered {
-				if _, err := e.r.Accept(e.ctx, o.ID, o.AgentID); err != nil {
-					b.Fatal(err)
-				}
+			lat = append(lat, d)
+			if hit {
+				decisions++
 			}
-			next++
-			if _, err := e.r.Enqueue(e.ctx, randomTask(rng, next, e.clock.Now())); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
 		}
-		reportDecisions(b, decisions)
+		b.StopTimer()
+		reportLatency(b, lat)
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		if sum > 0 {
+			b.ReportMetric(float64(decisions)/sum.Seconds(), "decisions/s")
+		}
+	})
+	b.Run("reservations", func(b *testing.B) {
+		e, w := benchEnv(b, false)
+		b.ResetTimer()
+		run, err := runClients(e.ctx, 8, b.N, func(i int, rng *rand.Rand) (time.Duration, bool, error) {
+			return w.reserve(e.ctx, rng, int64(i%benchAgents)+1)
+		})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reportLatency(b, run.lat)
+		b.ReportMetric(float64(run.hits)/run.elapsed.Seconds(), "reservations/s")
 	})
 	b.Run("enqueue", func(b *testing.B) {
-		e, rng := benchWorld(b, true)
+		e, w := benchEnv(b, true)
 		// Free one chat slot per agent so that new tasks can be offered.
 		for a := int64(1); a <= benchAgents; a++ {
 			if _, err := e.r.Release(e.ctx, a, parley.MediaChat); err != nil {
 				b.Fatal(err)
 			}
 		}
-		next := int64(1 << 30)
+		rng := rand.New(rand.NewPCG(7, 8))
 		decisions := 0
+		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for range b.N {
-			next++
-			task := randomTask(rng, next, e.clock.Now())
+			task := randomBenchTask(rng, benchQueues, w.next.Add(1), e.clock.Now())
 			task.Media, task.Require = parley.MediaChat, nil
+			start := time.Now()
 			out, err := e.r.Enqueue(e.ctx, task)
+			lat = append(lat, time.Since(start))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
 			decisions += len(out.Offered)
 			for _, o := range out.Offered {
-				if _, err := e.r.Accept(e.ctx, o.ID, o.AgentID); err != nil {
+				if _, _, err := e.r.accept3(e.ctx, o.ID, o.AgentID); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := e.r.Release(e.ctx, o.AgentID, parley.MediaChat); err != nil {
@@ -157,15 +128,9 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			b.StartTimer()
 		}
-		reportDecisions(b, decisions)
+		reportLatency(b, lat)
+		b.ReportMetric(float64(decisions)/float64(b.N), "decisions/op")
 	})
-}
-
-func reportDecisions(b *testing.B, decisions int) {
-	if s := b.Elapsed().Seconds(); s > 0 {
-		b.ReportMetric(float64(decisions)/s, "decisions/s")
-	}
-	b.ReportMetric(float64(decisions)/float64(b.N), "decisions/op")
 }
 
 // BenchmarkEvalshaEmpty is the floor: one EVALSHA of an empty script.
@@ -174,9 +139,30 @@ func BenchmarkEvalshaEmpty(b *testing.B) {
 	ctx := context.Background()
 	s := redis.NewScript("return 0")
 	keys := []string{"{" + testPrefix(b, rdb) + "}"}
+	lat := make([]time.Duration, 0, b.N)
 	for b.Loop() {
+		start := time.Now()
 		if err := s.Run(ctx, rdb, keys).Err(); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+// TestBench runs the exported Bench small, as `parley bench routing` does.
+func TestBench(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	res, err := Bench(context.Background(), rdb, BenchConfig{Prefix: prefix, Agents: 50, Queues: 5, Tasks: 500, Reservations: 500, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + res.String())
+	if res.Reservations < 400 || res.DecisionP99 == 0 || res.RawP50 == 0 || res.Waiting < 500 {
+		t.Errorf("implausible result %+v", res)
+	}
+	if n, _ := rdb.Keys(context.Background(), "{"+prefix+"}:*").Result(); len(n) != 0 {
+		t.Errorf("%d keys left behind", len(n))
 	}
 }

@@ -26,10 +26,12 @@ local media = { 'voice', 'chat', 'email' }
 local expiry = {}
 for _, oid in ipairs(redis.call('ZRANGE', k('expiry'), 0, -1)) do expiry[oid] = true end
 local owned, byconv = {}, {}
+local ahash = {}
 for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   local a = {}
   local v = redis.call('HGETALL', k('a', aid))
   for i = 1, #v, 2 do a[v[i]] = v[i + 1] end
+  ahash[aid] = a
   local pend = { voice = 0, chat = 0, email = 0 }
   for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
     local o = {}
@@ -42,12 +44,13 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
     owned[oid] = o
     pend[o.media] = pend[o.media] + 1
     byconv[o.conv] = (byconv[o.conv] or 0) + 1
-    if byconv[o.conv] > 1 then bad('conversation', o.conv, 'offered twice') end
+    if byconv[o.conv .. ':' .. aid] then bad('conversation', o.conv, 'offered twice to agent', aid) end
+    byconv[o.conv .. ':' .. aid] = true
   end
   for _, m in ipairs(media) do
-    local c, g, p = tonumber(a['cap:' .. m]), tonumber(a['asg:' .. m]), tonumber(a['pend:' .. m])
-    if g < 0 or p < 0 then bad('agent', aid, m, 'negative counter', g, p) end
-    if g + p > c then bad('agent', aid, m, 'load', g + p, 'above capacity', c) end
+    local c, g, p, w = tonumber(a['cap:' .. m]), tonumber(a['asg:' .. m]), tonumber(a['pend:' .. m]), tonumber(a['wrap:' .. m] or 0)
+    if g < 0 or p < 0 or w < 0 then bad('agent', aid, m, 'negative counter', g, p, w) end
+    if g + p + w > c then bad('agent', aid, m, 'load', g + p + w, 'above capacity', c) end
     if p ~= pend[m] then bad('agent', aid, m, 'pend', p, 'but', pend[m], 'pending offers') end
     asg[#asg + 1] = aid .. ' ' .. m .. ' ' .. g
   end
@@ -55,18 +58,30 @@ end
 for oid in pairs(expiry) do
   if not owned[oid] then bad('offer', oid, 'in expiry but held by no agent') end
 end
-local ntasks = 0
+local ntasks, noffered = 0, 0
 for _, conv in ipairs(redis.call('SMEMBERS', k('tasks'))) do
   ntasks = ntasks + 1
   local t = {}
   local v = redis.call('HGETALL', k('t', conv))
   for i = 1, #v, 2 do t[v[i]] = v[i + 1] end
-  local mem = string.rep('0', 19 - #conv) .. conv
-  local score = redis.call('ZSCORE', k('q', t.queue, 'wait', t.media), mem)
+  local wkey = k('q', t.queue, 'wait', t.media)
+  if t.target and t.target ~= '' then wkey = k('a', t.target, 'direct') end
+  local score = nil
+  if t.mem and t.mem ~= '' then score = redis.call('ZSCORE', wkey, t.mem) end
   if t.state == 'offered' then
-    local o = owned[t.offer]
-    if not o or o.conv ~= conv then bad('task', conv, 'offered by', t.offer, 'which is not its pending offer') end
-    if score then bad('task', conv, 'offered and waiting') end
+    noffered = noffered + 1
+    local n = 0
+    for oid in string.gmatch(t.offers or '', '%S+') do
+      n = n + 1
+      local o = owned[oid]
+      if not o or o.conv ~= conv then bad('task', conv, 'lists offer', oid, 'which is not a pending offer of it') end
+    end
+    if n == 0 then bad('offered task', conv, 'lists no offer') end
+    local cfg = redis.call('HGET', k('qcfg'), t.queue)
+    local par = cfg and tonumber(cfg:match('^[^|]*|[^|]*|(%d+)')) or 1
+    if n > par then bad('task', conv, 'has', n, 'offers; the queue allows', par) end
+    if n ~= (byconv[conv] or 0) then bad('task', conv, 'lists', n, 'offers but has', byconv[conv] or 0) end
+    if t.mem ~= '' then bad('task', conv, 'offered and waiting') end
   elseif t.state == 'queued' then
     if byconv[conv] then bad('queued task', conv, 'has a pending offer') end
     if tonumber(score) ~= tonumber(t.score) then bad('task', conv, 'waits at', tostring(score), 'not', t.score) end
@@ -75,16 +90,44 @@ for _, conv in ipairs(redis.call('SMEMBERS', k('tasks'))) do
   end
 end
 for conv in pairs(byconv) do
-  if redis.call('EXISTS', k('t', conv)) == 0 then bad('pending offer for missing task', conv) end
+  if not conv:find(':') and redis.call('EXISTS', k('t', conv)) == 0 then bad('pending offer for missing task', conv) end
 end
 local nwait = 0
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
   for _, m in ipairs(media) do nwait = nwait + redis.call('ZCARD', k('q', qid, 'wait', m)) end
 end
-local noff = 0
-for _ in pairs(owned) do noff = noff + 1 end
-if nwait + noff ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noff) end
-return { errs, asg }
+for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
+  nwait = nwait + redis.call('ZCARD', k('a', aid, 'direct'))
+end
+if nwait + noffered ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noffered) end
+-- The free sets hold exactly the available agents with a free slot.
+for _, m in ipairs(media) do
+  local inset = {}
+  for _, aid in ipairs(redis.call('SMEMBERS', k('free', m))) do inset[aid] = true end
+  for aid, a in pairs(ahash) do
+    local load = {}
+    for _, x in ipairs(media) do
+      load[x] = tonumber(a['asg:' .. x]) + tonumber(a['pend:' .. x]) + tonumber(a['wrap:' .. x] or 0)
+    end
+    local f = a.presence == 'available' and load[m] < tonumber(a['cap:' .. m])
+      and not (m ~= 'voice' and a.vbd == '1' and load.voice > 0)
+    if f ~= (inset[aid] == true) then bad('agent', aid, 'free on', m, tostring(f), 'but in free set', tostring(inset[aid] == true)) end
+  end
+end
+-- A digest of the state, for the differential test: agents then tasks.
+local dig = {}
+for aid, a in pairs(ahash) do
+  dig[#dig + 1] = 'a' .. aid .. ' ' .. a.presence .. ' ' .. a.miss .. ' ' .. table.concat({ a['asg:voice'], a['pend:voice'], a['wrap:voice'],
+    a['asg:chat'], a['pend:chat'], a['wrap:chat'], a['asg:email'], a['pend:email'], a['wrap:email'] }, '/')
+end
+for _, conv in ipairs(redis.call('SMEMBERS', k('tasks'))) do
+  local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'step', 'target', 'offers', 'nexcl')
+  local ags = {}
+  for oid in string.gmatch(v[5] or '', '%S+') do ags[#ags + 1] = redis.call('HGET', k('o', oid), 'agent') end
+  table.sort(ags)
+  dig[#dig + 1] = 'c' .. conv .. ' q' .. v[1] .. ' ' .. v[2] .. ' s' .. v[3] .. ' t' .. v[4] .. ' x' .. v[6] .. ' [' .. table.concat(ags, ',') .. ']'
+end
+return { errs, asg, dig }
 `)
 
 // checkInvariants runs checkScript and returns the broken invariants and
@@ -100,6 +143,22 @@ func checkInvariants(ctx context.Context, rdb redis.UniversalClient, r *Router) 
 	}
 	asg, err := strs(v[1])
 	return errs, asg, err
+}
+
+// checkDigest runs checkScript and returns the broken invariants and a
+// sorted digest of agents and tasks (see modelWorld.digest).
+func checkDigest(ctx context.Context, rdb redis.UniversalClient, r *Router) ([]string, []string, error) {
+	v, err := checkScript.Run(ctx, rdb, r.keys).Slice()
+	if err != nil {
+		return nil, nil, err
+	}
+	errs, err := strs(v[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	dig, err := strs(v[2])
+	slices.Sort(dig)
+	return errs, dig, err
 }
 
 // ledger is what the test knows from the routers' answers.
@@ -231,7 +290,9 @@ func TestRouterConcurrentInvariants(t *testing.T) {
 					who = agent
 				}
 				var got parley.Offer
-				got, err = r.Accept(ctx, o.ID, who)
+				var aout Outcome
+				got, aout, err = r.accept3(ctx, o.ID, who)
+				out = aout
 				if err == nil {
 					l.mu.Lock()
 					l.end(got)

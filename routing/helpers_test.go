@@ -168,11 +168,17 @@ func (e *env) enqueue(t Task) Outcome {
 
 func (e *env) accept(offerID string, agentID int64) parley.Offer {
 	e.t.Helper()
-	o, err := e.r.Accept(e.ctx, offerID, agentID)
+	o, _ := e.acceptOut(offerID, agentID)
+	return o
+}
+
+func (e *env) acceptOut(offerID string, agentID int64) (parley.Offer, Outcome) {
+	e.t.Helper()
+	o, out, err := e.r.accept3(e.ctx, offerID, agentID)
 	if err != nil {
 		e.t.Fatalf("Accept(%s, %d): %v", offerID, agentID, err)
 	}
-	return o
+	return o, out
 }
 
 func (e *env) position(conv int64) (int, bool) {
@@ -244,7 +250,8 @@ func (e *env) waitingOrder(q int64) []string {
 	}
 	out := make([]string, len(members))
 	for i, m := range members {
-		out[i] = strings.TrimLeft(m, "0")
+		c, _, _ := strings.Cut(m, "|")
+		out[i] = strings.TrimLeft(c, "0")
 	}
 	return out
 }

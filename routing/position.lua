@@ -1,11 +1,12 @@
 -- position.lua (read-only): a task's 0-based place among the waiting
--- tasks of its queue (all media, in score then id order); 0 when offered.
+-- tasks of its queue (all media, in score then id order); 0 when offered
+-- or a direct transfer.
 -- args: conv. extra: { position } or {} when not queued
 local conv = arg(1)
-local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'score')
+local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'score', 'mem', 'target')
 if not v[1] then return reply('', '') end
-if v[2] ~= 'queued' then return reply('', '', { '0' }) end
-local mem, pos = pad(conv), 0
+if v[2] ~= 'queued' or (v[5] and v[5] ~= '') then return reply('', '', { '0' }) end
+local mem, pos = v[4], 0
 for _, m in ipairs(MEDIA) do
   local key = wait_key(v[1], m)
   pos = pos + redis.call('ZCOUNT', key, '-inf', '(' .. v[3])

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/parleyhq/parley"
 )
@@ -30,9 +29,12 @@ type Snapshot struct {
 //     agent whose assigned conversations leave no room for them;
 //   - each agent's load becomes Assigned plus its kept offers; presence
 //     and timestamps are kept (a new agent is offline);
-//   - every task of s is written from s (priority, skills, enqueued_at),
-//     waiting at its original score unless its offer stayed; exclusions
-//     already recorded are kept; tasks not in s are removed.
+//   - every task of s is written from s (priority, skills, enqueued_at,
+//     preferred and target agent; a target not in s is dropped), waiting
+//     at its original score unless an offer of it stayed; exclusions and
+//     the step already recorded (same queue) are kept, then expired steps
+//     are passed; tasks not in s are removed;
+//   - wrap-ups in progress and miss streaks are kept.
 //
 // After Redis lost everything, Reconcile restores the same queue order:
 // scores derive from priority and enqueued_at alone.
@@ -50,8 +52,7 @@ func (r *Router) Reconcile(ctx context.Context, s Snapshot) (Outcome, error) {
 type (
 	snapQueue struct {
 		ID      string   `json:"id"`
-		Prio    int      `json:"prio"`
-		Timeout int64    `json:"timeout"`
+		Cfg     string   `json:"cfg"`
 		Members []string `json:"members"`
 	}
 	snapAgent struct {
@@ -59,15 +60,17 @@ type (
 		Skills map[string]int `json:"skills"`
 		Cap    map[string]int `json:"cap"`
 		Asg    map[string]int `json:"asg"`
+		VBD    string         `json:"vbd"`
 	}
 	snapTask struct {
-		Conv  string `json:"conv"`
-		Queue string `json:"queue"`
-		Media string `json:"media"`
-		Prio  int    `json:"prio"`
-		Enq   int64  `json:"enq"`
-		Score string `json:"score"`
-		Req   string `json:"req"`
+		Conv   string `json:"conv"`
+		Queue  string `json:"queue"`
+		Media  string `json:"media"`
+		Prio   int    `json:"prio"`
+		Enq    int64  `json:"enq"`
+		Req    string `json:"req"`
+		Pref   string `json:"pref"`
+		Target string `json:"target"`
 	}
 	snapshot struct {
 		Queues []snapQueue `json:"queues"`
@@ -94,7 +97,7 @@ func (r *Router) snapshotJSON(s Snapshot) (string, error) {
 		if err := dup("queues", q.ID); err != nil {
 			return "", err
 		}
-		sq := snapQueue{ID: id(q.ID), Prio: q.Priority, Timeout: q.OfferTimeout.Milliseconds(), Members: []string{}}
+		sq := snapQueue{ID: id(q.ID), Cfg: q.config(), Members: []string{}}
 		for _, m := range q.Members {
 			sq.Members = append(sq.Members, id(m))
 		}
@@ -107,7 +110,10 @@ func (r *Router) snapshotJSON(s Snapshot) (string, error) {
 		if err := dup("agents", a.ID); err != nil {
 			return "", err
 		}
-		sa := snapAgent{ID: id(a.ID), Skills: map[string]int{}, Cap: map[string]int{}, Asg: map[string]int{}}
+		sa := snapAgent{ID: id(a.ID), Skills: map[string]int{}, Cap: map[string]int{}, Asg: map[string]int{}, VBD: "0"}
+		if a.VoiceBlocksDigital {
+			sa.VBD = "1"
+		}
 		for k, v := range a.Skills {
 			sa.Skills[k] = v
 		}
@@ -131,8 +137,8 @@ func (r *Router) snapshotJSON(s Snapshot) (string, error) {
 		}
 		out.Tasks = append(out.Tasks, snapTask{
 			Conv: id(t.ConversationID), Queue: id(t.QueueID), Media: string(t.Media),
-			Prio: t.Priority, Enq: t.EnqueuedAt.UnixMilli(),
-			Score: strconv.FormatInt(Score(t.Priority, t.EnqueuedAt), 10), Req: t.requireJSON(),
+			Prio: t.Priority, Enq: t.EnqueuedAt.UnixMilli(), Req: reqString(t.Require),
+			Pref: optID(t.PreferredAgent), Target: optID(t.TargetAgent),
 		})
 	}
 	b, err := json.Marshal(out)

@@ -23,9 +23,9 @@ end
 
 -- 1. Pending offers. One stays when its agent is in the snapshot and
 -- available and its task is in the snapshot (same queue and media) and
--- still points at it; the others are canceled. Then each agent's kept
--- offers are trimmed, newest first, to what its capacity leaves after the
--- assigned conversations.
+-- still lists it; the others are canceled. Then each agent's kept offers
+-- are trimmed, newest first, to what its capacity leaves after the
+-- assigned conversations and wrap-ups.
 local oids, seen = {}, {}
 local function note(oid)
   if not seen[oid] then
@@ -44,7 +44,7 @@ for _, oid in ipairs(oids) do
     local st, t, a = ST[o.conv], task(o.conv), agent(o.agent)
     if st and SA[o.agent] and a and a.presence == 'available'
         and st.queue == o.queue and st.media == o.media
-        and t and t.state == 'offered' and t.offer == oid then
+        and t and t.state == 'offered' and has(t.offers, oid) then
       kept[o.agent] = kept[o.agent] or {}
       table.insert(kept[o.agent], o)
     else
@@ -61,11 +61,11 @@ for aid, list in pairs(kept) do
     if x.created ~= y.created then return tonumber(x.created) < tonumber(y.created) end
     return x.id < y.id
   end)
-  local spec = SA[aid]
+  local spec, a = SA[aid], agent(aid)
   pend[aid] = { voice = 0, chat = 0, email = 0 }
   for _, o in ipairs(list) do
     local m = o.media
-    local used = (tonumber(spec.asg[m]) or 0) + pend[aid][m]
+    local used = (tonumber(spec.asg[m]) or 0) + a.wrap[m] + pend[aid][m]
     if used < (tonumber(spec.cap[m]) or 0) then
       valid[o.id] = true
       pend[aid][m] = pend[aid][m] + 1
@@ -75,60 +75,44 @@ for aid, list in pairs(kept) do
   end
 end
 
--- 2. Tasks: those not in the snapshot go; the others are written from the
--- snapshot, offered if their offer stayed, else waiting at their score.
--- Exclusions of tasks that were already here are kept.
+-- 2. Tasks not in the snapshot go (their offers were canceled above).
 for _, conv in ipairs(old_tasks) do
   if not ST[conv] then
     local t = task(conv)
     if t then delete_task(t) end
   end
 end
-for qid in pairs(qids) do
-  redis.call('DEL', wait_key(qid, 'voice'), wait_key(qid, 'chat'), wait_key(qid, 'email'), k('q', qid, 'age'))
-end
-redis.call('DEL', k('tasks'))
-for _, st in ipairs(snap.tasks) do
-  local t = task(st.conv)
-  local offered = t and t.state == 'offered' and valid[t.offer]
-  local state, oid, nexcl = 'queued', '', 0
-  if offered then state, oid = 'offered', t.offer end
-  if t then nexcl = t.nexcl else redis.call('DEL', k('t', st.conv, 'excl')) end
-  redis.call('HSET', k('t', st.conv), 'queue', st.queue, 'media', st.media,
-    'prio', istr(st.prio), 'enq', istr(st.enq), 'score', st.score, 'req', st.req,
-    'state', state, 'offer', oid, 'nexcl', istr(nexcl))
-  redis.call('ZADD', k('q', st.queue, 'age'), st.enq, st.conv)
-  if not offered then
-    redis.call('ZADD', wait_key(st.queue, st.media), tonumber(st.score), pad(st.conv))
-  end
-  redis.call('SADD', k('tasks'), st.conv)
-end
 
 -- 3. Agents: those not in the snapshot go; the others get the snapshot's
--- capacity and skills, load = assigned + kept offers, presence kept
--- (offline when new). Queue sets are rebuilt in step 4.
+-- capacity, flag and skills, load = assigned + wrap-ups + kept offers;
+-- presence, timestamps, miss streak and wrap-ups are kept (offline when
+-- new). Queue sets are rebuilt in step 4, direct sets in step 5.
+local olda = {}
+for _, aid in ipairs(old_agents) do olda[aid] = agent(aid) end
 for _, aid in ipairs(old_agents) do
   if not SA[aid] then
     redis.call('DEL', k('a', aid), k('a', aid, 'offers'))
   end
-  redis.call('DEL', k('a', aid, 'queues'))
+  redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
 end
 for _, qid in ipairs(old_queues) do
   for _, aid in ipairs(redis.call('SMEMBERS', k('q', qid, 'members'))) do
     redis.call('DEL', k('a', aid, 'queues'))
   end
 end
-redis.call('DEL', k('agents'), k('avail'))
+redis.call('DEL', k('agents'), k('avail'), k('free', 'voice'), k('free', 'chat'), k('free', 'email'))
 for _, spec in ipairs(snap.agents) do
   local aid = spec.id
-  local v = redis.call('HMGET', k('a', aid), 'presence', 'idle', 'last')
+  local v = redis.call('HMGET', k('a', aid), 'presence', 'since', 'idle', 'last', 'miss', 'wseq',
+    'wrap:voice', 'wrap:chat', 'wrap:email')
   local presence = v[1] or 'offline'
   local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
-  redis.call('DEL', k('a', aid), k('a', aid, 'queues'), k('a', aid, 'offers'))
-  redis.call('HSET', k('a', aid), 'presence', presence, 'idle', v[2] or '0', 'last', v[3] or '0')
-  for _, m in ipairs(MEDIA) do
+  redis.call('DEL', k('a', aid), k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
+  redis.call('HSET', k('a', aid), 'presence', presence, 'since', v[2] or istr(NOW), 'idle', v[3] or '0',
+    'last', v[4] or '0', 'miss', v[5] or '0', 'wseq', v[6] or '0', 'ndirect', '0', 'vbd', spec.vbd)
+  for i, m in ipairs(MEDIA) do
     redis.call('HSET', k('a', aid), 'cap:' .. m, istr(tonumber(spec.cap[m]) or 0),
-      'asg:' .. m, istr(tonumber(spec.asg[m]) or 0), 'pend:' .. m, istr(p[m]))
+      'asg:' .. m, istr(tonumber(spec.asg[m]) or 0), 'pend:' .. m, istr(p[m]), 'wrap:' .. m, v[6 + i] or '0')
   end
   for name, lvl in pairs(spec.skills) do
     redis.call('HSET', k('a', aid), 's:' .. name, istr(lvl))
@@ -143,22 +127,72 @@ end
 -- 4. Queues: those not in the snapshot go; the others get the snapshot's
 -- config and members.
 for _, qid in ipairs(old_queues) do
-  redis.call('DEL', k('q', qid), k('q', qid, 'members'))
+  redis.call('DEL', k('q', qid, 'members'))
 end
-redis.call('DEL', k('queues'))
+redis.call('DEL', k('queues'), k('qcfg'))
 local order = {}
 for _, q in ipairs(snap.queues) do
-  redis.call('HSET', k('q', q.id), 'prio', istr(q.prio), 'timeout', istr(q.timeout))
+  redis.call('HSET', k('qcfg'), q.id, q.cfg)
   for _, aid in ipairs(q.members) do
     redis.call('SADD', k('q', q.id, 'members'), aid)
     redis.call('SADD', k('a', aid, 'queues'), q.id)
   end
   redis.call('SADD', k('queues'), q.id)
-  order[#order + 1] = q
+  order[#order + 1] = parse_queue(q.id, q.cfg)
 end
 
--- 5. Dispatch every queue, highest priority first.
+-- Fresh reads from here on; free sets from the rewritten agents.
+local oldt = tasks
 reset_cache()
+for _, spec in ipairs(snap.agents) do
+  local a = agent(spec.id)
+  for _, m in ipairs(MEDIA) do
+    a.fr[m] = false
+  end
+  refresh(a)
+end
+
+-- 5. Tasks: written from the snapshot, offered if an offer of theirs
+-- stayed, else waiting at their score (in their queue, or in the direct
+-- set of their target when it is a known agent). Exclusions and the step
+-- of tasks that were already here (same queue) are kept.
+for qid in pairs(qids) do
+  redis.call('DEL', wait_key(qid, 'voice'), wait_key(qid, 'chat'), wait_key(qid, 'email'), k('q', qid, 'age'))
+end
+redis.call('DEL', k('tasks'), k('steps'))
+for _, st in ipairs(snap.tasks) do
+  local old = oldt[st.conv]
+  local q = queue(st.queue)
+  local offers, nexcl, step = {}, 0, 0
+  if old then
+    for _, oid in ipairs(old.offers) do
+      if valid[oid] then offers[#offers + 1] = oid end
+    end
+    nexcl = old.nexcl
+    if old.queue == st.queue then step = old.step end
+  else
+    redis.call('DEL', k('t', st.conv, 'excl'))
+  end
+  local target = st.target
+  if target ~= '' and not SA[target] then target = '' end
+  local score = score_of(q, st.prio, st.enq)
+  if q and step > #q.steps then step = #q.steps end
+  local t = { conv = st.conv, queue = st.queue, media = st.media, prio = st.prio, score = score,
+    enq = st.enq, state = 'offered', offers = offers, nexcl = nexcl, req = st.req, pref = st.pref,
+    target = target, step = step, mem = '' }
+  redis.call('DEL', k('t', st.conv))
+  redis.call('HSET', k('t', st.conv), 'queue', st.queue, 'media', st.media, 'prio', istr(st.prio),
+    'enq', istr(st.enq), 'score', istr(score), 'req', st.req, 'state', 'offered',
+    'offers', table.concat(offers, ' '), 'nexcl', istr(nexcl), 'pref', st.pref, 'target', target,
+    'step', istr(step), 'mem', '')
+  tasks[st.conv] = t
+  redis.call('ZADD', k('q', st.queue, 'age'), st.enq, st.conv)
+  redis.call('SADD', k('tasks'), st.conv)
+  advance_step(t, q)
+  if #offers == 0 then place(t, q) end
+end
+
+-- 6. Dispatch every queue, highest priority first.
 table.sort(order, function(x, y)
   if x.prio ~= y.prio then return x.prio > y.prio end
   return idless(x.id, y.id)

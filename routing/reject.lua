@@ -1,22 +1,15 @@
 -- reject.lua: compare-and-set an offer pending -> rejected. The slot is
--- freed, the agent excluded for the task, the task back at its score; the
--- queue is dispatched, then the agent pulls other work.
+-- freed, the agent excluded for the task (not a miss), the task back at
+-- its score when no other offer of it is pending; the queue is
+-- dispatched, then the agent pulls other work.
 -- args: offer id, agent
 local o = offer(arg(1))
 if not o then return fail('not_found', 'offer ' .. arg(1) .. ' not found') end
 if o.agent ~= arg(2) then return fail('forbidden', 'offer ' .. o.id .. ' is not yours') end
 if o.state ~= 'pending' then return fail('conflict', 'offer already ' .. o.state) end
 local a = end_offer(o, 'rejected')
-if a and o.media == 'voice' then
-  a.idle = NOW
-  redis.call('HSET', k('a', a.id), 'idle', istr(NOW))
-end
-local t = task(o.conv)
-if t and t.state == 'offered' and t.offer == o.id then
-  exclude(t, o.agent)
-  requeue(t)
-  want_queue(t.queue)
-end
+if a and o.media == 'voice' then set_idle(a) end
+offer_gone(o, true)
 want_pull(o.agent)
 run_work()
 return reply('', '', offer_record(o))

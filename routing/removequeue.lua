@@ -5,6 +5,7 @@ local qid = arg(1)
 for _, aid in ipairs(redis.call('SMEMBERS', k('q', qid, 'members'))) do
   redis.call('SREM', k('a', aid, 'queues'), qid)
 end
-redis.call('DEL', k('q', qid), k('q', qid, 'members'))
+redis.call('DEL', k('q', qid, 'members'))
+redis.call('HDEL', k('qcfg'), qid)
 redis.call('SREM', k('queues'), qid)
 return reply('', '')

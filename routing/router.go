@@ -30,6 +30,17 @@ type Options struct {
 	// can take, and an agent pulling work looks at this many head tasks
 	// of each of its queues and media; default 50.
 	ScanDepth int
+	// MissLimit is the number of consecutive missed offers (timeouts)
+	// after which the router sets an agent away (Outcome.Away, reason
+	// "missed_offers"); default 3. Rejects and cancels are not misses; an
+	// Accept, or the agent setting itself available, resets the streak.
+	MissLimit int
+	// Observe, when set, is called after each script with its name (op:
+	// "enqueue", "dispatch", "pull", "accept", "reject", "expire",
+	// "release", "transfer", "presence", "remove", ...) and wall time, e.g.
+	// for a decision latency histogram. It must be cheap and safe for
+	// concurrent use.
+	Observe func(op string, d time.Duration)
 }
 
 // Router is the Redis routing core. It is safe for concurrent use, and
@@ -42,6 +53,8 @@ type Router struct {
 	now   func() time.Time
 	newID func() string
 	depth int
+	miss  int
+	obs   func(string, time.Duration)
 }
 
 // New returns a Router keeping its state in rdb under the hash tag
@@ -62,8 +75,12 @@ func New(rdb redis.UniversalClient, opts Options) *Router {
 	if opts.ScanDepth <= 0 {
 		opts.ScanDepth = 50
 	}
+	if opts.MissLimit <= 0 {
+		opts.MissLimit = 3
+	}
 	tag := "{" + opts.Prefix + "}"
-	return &Router{rdb: rdb, tag: tag, keys: []string{tag}, now: opts.Now, newID: opts.NewID, depth: opts.ScanDepth}
+	return &Router{rdb: rdb, tag: tag, keys: []string{tag}, now: opts.Now, newID: opts.NewID,
+		depth: opts.ScanDepth, miss: opts.MissLimit, obs: opts.Observe}
 }
 
 func randomID() string {
@@ -86,11 +103,22 @@ type Outcome struct {
 	Offered []parley.Offer
 	// Ended are the offers this call moved to a terminal state.
 	Ended []parley.Offer
+	// Away are the agents this call set away (after MissLimit missed
+	// offers in a row); their pending offers are among Ended (canceled).
+	Away []AgentAway
+}
+
+// AgentAway is an agent the router set away, and why.
+type AgentAway struct {
+	AgentID int64
+	// Reason is "missed_offers".
+	Reason string
 }
 
 func (o *Outcome) add(p Outcome) {
 	o.Offered = append(o.Offered, p.Offered...)
 	o.Ended = append(o.Ended, p.Ended...)
+	o.Away = append(o.Away, p.Away...)
 }
 
 // Scripts. Each is lib.lua followed by the script's own file, so shared
@@ -115,6 +143,8 @@ var (
 	scriptRemoveQueue = loadScript("removequeue.lua")
 	scriptSyncAgent   = loadScript("syncagent.lua")
 	scriptSyncQueue   = loadScript("syncqueue.lua")
+	scriptStaffed     = loadScript("staffed.lua")
+	scriptTransfer    = loadScript("transfer.lua")
 )
 
 func loadScript(name string) *redis.Script {
@@ -145,9 +175,18 @@ type reply struct {
 }
 
 // run runs script s with nids fresh offer ids and args, then finishes the
-// dispatch work the id pool did not cover. op names the call in errors.
+// dispatch work the id pool did not cover. op names the call in errors
+// and its first word names it for Options.Observe.
 func (r *Router) run(ctx context.Context, op string, s *redis.Script, nids int, args ...any) (reply, error) {
+	var start time.Time
+	if r.obs != nil {
+		start = time.Now()
+	}
 	rep, err := r.eval(ctx, s, nids, args)
+	if r.obs != nil {
+		name, _, _ := strings.Cut(op, " ")
+		r.obs(name, time.Since(start))
+	}
 	if err != nil {
 		return rep, fmt.Errorf("routing: %s: %w", op, err)
 	}
@@ -169,10 +208,11 @@ func (r *Router) run(ctx context.Context, op string, s *redis.Script, nids int, 
 	return rep, nil
 }
 
-// eval runs one script: ARGV = now_ms, depth, nids, ids..., args...
+// eval runs one script: ARGV = now_ms, depth, miss limit, nids, ids...,
+// args...
 func (r *Router) eval(ctx context.Context, s *redis.Script, nids int, args []any) (reply, error) {
-	argv := make([]any, 0, 3+nids+len(args))
-	argv = append(argv, r.now().UnixMilli(), r.depth, nids)
+	argv := make([]any, 0, 4+nids+len(args))
+	argv = append(argv, r.now().UnixMilli(), r.depth, r.miss, nids)
 	for range nids {
 		argv = append(argv, r.newID())
 	}
@@ -188,7 +228,7 @@ var errReply = errors.New("malformed script reply")
 
 func parseReply(v []any) (reply, error) {
 	var rep reply
-	if len(v) != 6 {
+	if len(v) != 7 {
 		return rep, errReply
 	}
 	code, _ := v[0].(string)
@@ -208,6 +248,21 @@ func parseReply(v []any) (reply, error) {
 	}
 	if rep.extra, err = strs(v[5]); err != nil {
 		return rep, err
+	}
+	away, ok := v[6].([]any)
+	if !ok {
+		return rep, errReply
+	}
+	for _, x := range away {
+		f, err := strs(x)
+		if err != nil || len(f) != 2 {
+			return rep, errReply
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return rep, errReply
+		}
+		rep.Away = append(rep.Away, AgentAway{AgentID: n, Reason: f[1]})
 	}
 	return rep, nil
 }

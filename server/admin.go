@@ -203,6 +203,18 @@ func (s *Server) handleInbox() http.Handler {
 		if err != nil {
 			return err
 		}
+		if in.Channel == parley.ChannelEmail {
+			// An email inbox shows its IMAP watcher's status.
+			st, err := s.DB.EmailStatus(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			web.JSON(w, http.StatusOK, struct {
+				parley.InboxConfig
+				Status any `json:"status"`
+			}{in.Redacted(), st})
+			return nil
+		}
 		web.JSON(w, http.StatusOK, in.Redacted())
 		return nil
 	})
@@ -211,6 +223,8 @@ func (s *Server) handleInbox() http.Handler {
 // supportedChannels are the channels whose adapters exist.
 var supportedChannels = map[parley.Channel]bool{
 	parley.ChannelWebchat: true,
+	parley.ChannelEmail:   true,
+	parley.ChannelSMS:     true, parley.ChannelWhatsApp: true, parley.ChannelVoice: true,
 }
 
 func (s *Server) handleCreateInbox() http.Handler {

@@ -26,6 +26,8 @@ type agentFrame struct {
 	ConversationID string `json:"conversation_id"`
 	Body           string `json:"body"`
 	ClientMsgID    string `json:"client_msg_id"`
+	QueueID        string `json:"queue_id"`
+	AgentID        string `json:"agent_id"`
 	Private        bool   `json:"private"`
 	Disposition    string `json:"disposition"`
 }
@@ -184,6 +186,17 @@ func (s *Server) onAgentFrame(ctx context.Context, conn *socket.Conn, agent parl
 		id, err := web.ID(f.ConversationID, "conversation")
 		if err == nil {
 			_, err = s.Desk.Resolve(ctx, agent, id, f.Disposition)
+		}
+		if err != nil {
+			fail(f.ConversationID, err)
+		}
+	case "transfer":
+		id, err := web.ID(f.ConversationID, "conversation")
+		if err == nil {
+			var toQueue, toAgent int64
+			if toQueue, toAgent, err = transferTarget(f.QueueID, f.AgentID); err == nil {
+				_, err = s.Desk.Transfer(ctx, agent, id, toQueue, toAgent)
+			}
 		}
 		if err != nil {
 			fail(f.ConversationID, err)

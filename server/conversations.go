@@ -207,3 +207,44 @@ func (s *Server) handleTimeline() http.Handler {
 		return nil
 	})
 }
+
+func (s *Server) handleTransfer() http.Handler {
+	type request struct {
+		QueueID string `json:"queue_id"`
+		AgentID string `json:"agent_id"`
+	}
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		agent := agentFrom(r.Context())
+		c, err := s.conversationFor(r.Context(), agent, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		var req request
+		if err := web.Decode(w, r, &req); err != nil {
+			return err
+		}
+		toQueue, toAgent, err := transferTarget(req.QueueID, req.AgentID)
+		if err != nil {
+			return err
+		}
+		c, err = s.Desk.Transfer(r.Context(), agent, c.ID, toQueue, toAgent)
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, c)
+		return nil
+	})
+}
+
+// transferTarget parses a transfer's queue_id or agent_id (exactly one).
+func transferTarget(queueID, agentID string) (int64, int64, error) {
+	if (queueID == "") == (agentID == "") {
+		return 0, 0, parley.Invalid("Give either queue_id or agent_id.", map[string]string{"queue_id": "one of queue_id, agent_id"})
+	}
+	if queueID != "" {
+		id, err := web.ID(queueID, "queue")
+		return id, 0, err
+	}
+	id, err := web.ID(agentID, "agent")
+	return 0, id, err
+}

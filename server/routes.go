@@ -34,14 +34,29 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/conversations/{id}/messages", s.auth(anyone, s.handleMessages()))
 	m.Handle("POST /api/v1/conversations/{id}/messages", s.auth(anyone, s.handleSend()))
 	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
+	m.Handle("POST /api/v1/conversations/{id}/transfer", s.auth(anyone, s.handleTransfer()))
 
 	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomer()))
 	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
 
 	m.Handle("GET /api/v1/agent/ws", s.auth(anyone, s.handleAgentSocket()))
+
+	m.Handle("GET /api/v1/gamification/rules", s.auth(anyone, s.handleGamificationRules()))
+	m.Handle("PUT /api/v1/gamification/rules", s.auth(admins, s.handleUpdateGamificationRules()))
+	m.Handle("GET /api/v1/gamification/catalog", s.auth(anyone, s.handleGamificationCatalog()))
+	m.Handle("GET /api/v1/gamification/me", s.auth(anyone, s.handleMyAchievements()))
+	m.Handle("PUT /api/v1/gamification/me", s.auth(anyone, s.handleUpdateMyGamification()))
+	m.Handle("GET /api/v1/agents/{id}/achievements", s.auth(anyone, s.handleAchievements()))
+	m.Handle("GET /api/v1/leaderboard", s.auth(anyone, s.handleLeaderboard()))
+	m.Handle("GET /api/v1/leaderboard/teams", s.auth(anyone, s.handleTeamStandings()))
+	m.Handle("GET /api/v1/quests", s.auth(anyone, s.handleQuests()))
+	m.Handle("POST /api/v1/quests", s.auth(supervisors, s.handleCreateQuest()))
+	m.Handle("GET /api/v1/quests/{id}", s.auth(anyone, s.handleQuest()))
+	m.Handle("DELETE /api/v1/quests/{id}", s.auth(supervisors, s.handleDeleteQuest()))
 	m.Handle("GET /api/v1/supervisor/snapshot", s.auth(supervisors, s.handleSnapshot()))
 
 	s.Webchat.Routes(m)
+	s.Twilio.Routes(m, func(h http.Handler) http.Handler { return s.auth(admins, h) })
 
 	ui := s.UI.Handler()
 	m.Handle("GET /console/", ui)

@@ -12,8 +12,10 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/agent-ui"
+	"github.com/parleyhq/parley/channels/twilio"
 	"github.com/parleyhq/parley/channels/webchat"
 	"github.com/parleyhq/parley/desk"
+	"github.com/parleyhq/parley/gamification"
 	"github.com/parleyhq/parley/internal/socket"
 	"github.com/parleyhq/parley/internal/web"
 	"github.com/parleyhq/parley/metrics"
@@ -30,6 +32,7 @@ type Config struct {
 	Desk     *desk.Desk
 	Bus      webchat.Bus
 	Webchat  *webchat.Channel
+	Twilio   *twilio.Channel
 	UI       *agentui.UI
 	Sockets  *socket.Registry
 	Origins  socket.Origins
@@ -38,6 +41,9 @@ type Config struct {
 	Log      *slog.Logger
 	// SecureCookies marks the session cookie Secure (HTTPS deployments).
 	SecureCookies bool
+	// Gamification serves points, leaderboards and quests (nil: those
+	// routes answer unavailable).
+	Gamification *gamification.Service
 }
 
 // Server serves Parley's HTTP API.

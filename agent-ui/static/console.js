@@ -8,6 +8,7 @@ import { h } from './dom.js';
 import * as i18n from './i18n.js';
 import { t, tOr, formatDateTime } from './i18n.js';
 import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, statusLabel } from './views.js';
+import { Gamification } from './gamification.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -56,6 +57,7 @@ const state = {
 };
 
 const api = new Api({ getToken: () => state.token });
+const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 
 const el = {};
 
@@ -179,6 +181,7 @@ function startSession(agent) {
   setPresenceControl(PRESENCES.includes(wanted) ? wanted : 'offline');
   renderAll({ force: true });
   connect();
+  game.start();
 }
 
 function connect() {
@@ -214,6 +217,7 @@ function stopSession() {
   state.customerKey = '';
   el.offers.replaceChildren();
   el.toasts.replaceChildren();
+  game.stop();
 }
 
 function sessionEnded() {
@@ -278,8 +282,12 @@ function handleFrame(f) {
     case 'error':
       onError(f);
       break;
+    case 'points':
+    case 'badge':
+      game.onFrame(f);
+      break;
     default:
-      break; // Unknown frames (sla, points, …) are for other clients.
+      break; // Unknown frames (sla, …) are for other clients.
   }
 }
 

@@ -19,6 +19,9 @@ type config struct {
 	// RedisPrefix names this deployment's Redis keys and job queue (tests
 	// give each run its own).
 	RedisPrefix string
+	// TwilioAPIBase replaces Twilio's REST host (PARLEY_TWILIO_API_BASE;
+	// empty: https://api.twilio.com), e.g. a fake Twilio.
+	TwilioAPIBase string
 }
 
 // loadConfig reads and validates the environment. needSecret is false for
@@ -30,6 +33,8 @@ func loadConfig(getenv func(string) string, needSecret bool) (config, error) {
 		HTTPAddr:    getenv("PARLEY_HTTP_ADDR"),
 		PublicURL:   getenv("PARLEY_PUBLIC_URL"),
 		RedisPrefix: getenv("PARLEY_REDIS_PREFIX"),
+
+		TwilioAPIBase: getenv("PARLEY_TWILIO_API_BASE"),
 	}
 	if c.DatabaseURL == "" {
 		return c, fmt.Errorf("PARLEY_DATABASE_URL is not set: give a PostgreSQL URL such as postgres://user@localhost:5432/parley")

@@ -15,8 +15,11 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/agent-ui"
 	"github.com/parleyhq/parley/bus"
+	"github.com/parleyhq/parley/channels/email"
+	"github.com/parleyhq/parley/channels/twilio"
 	"github.com/parleyhq/parley/channels/webchat"
 	"github.com/parleyhq/parley/desk"
+	"github.com/parleyhq/parley/gamification"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/socket"
 	"github.com/parleyhq/parley/jobs"
@@ -112,6 +115,8 @@ type app struct {
 	worker  *jobs.Worker
 	sockets *socket.Registry
 	handler http.Handler
+	twilio  *twilio.Channel
+	game    *gamification.Service
 }
 
 func wire(d *deps, log *slog.Logger) (*app, error) {
@@ -132,6 +137,12 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	})
 	chat := webchat.New(dk, b, origins, sockets, log)
 	senders[parley.ChannelWebchat] = chat
+	senders[parley.ChannelEmail] = email.New(email.Config{Backend: dk, Store: desk.EmailStore{DB: db}, Log: log})
+	tw, err := twilio.New(dk, twilio.Config{PublicURL: cfg.PublicURL, APIBase: cfg.TwilioAPIBase, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_TWILIO_API_BASE: %w", err)
+	}
+	senders[parley.ChannelSMS], senders[parley.ChannelWhatsApp] = tw, tw
 	ui, err := agentui.New()
 	if err != nil {
 		return nil, err
@@ -142,10 +153,15 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	reg.MustRegister(newQueueCollector(db, router, log))
 	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed}, log)
 	srv := server.New(server.Config{
-		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, UI: ui, Sockets: sockets, Origins: origins,
+		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
 	})
-	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv}, nil
+	// Points are computed from the events outbox in the background, never on
+	// the routing or messaging path.
+	game := gamification.New(gamification.Config{Store: db.Gamification(), Redis: d.rdb, Prefix: cfg.RedisPrefix, Bus: b,
+		Log: log.With("component", "gamification")})
+	srv.Gamification = game
+	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw}, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
@@ -185,6 +201,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	g.Go(func() error { return a.desk.RunSweeper(gctx) })
+	g.Go(func() error {
+		return email.New(email.Config{Backend: a.desk, Store: desk.EmailStore{DB: a.db}, Log: log}).Run(gctx)
+	})
+	g.Go(func() error { return a.twilio.RunConnector(gctx) })
+	g.Go(func() error { return a.game.Run(gctx) })
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 
