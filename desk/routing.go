@@ -155,6 +155,25 @@ func (d *Desk) QueueStatus(ctx context.Context, conv parley.Conversation) (pos i
 	if err != nil || !queued {
 		return pos, 0, queued, err
 	}
-	wait, err = d.db.EstimatedWait(ctx, conv.QueueID, pos)
-	return pos, wait, queued, err
+	available, free, err := d.router.Staffed(ctx, conv.QueueID)
+	if err != nil {
+		return pos, 0, queued, err
+	}
+	aht, err := d.db.MeanHandleTime(ctx, conv.QueueID)
+	if err != nil {
+		return pos, 0, queued, err
+	}
+	return pos, EstimatedWait(pos, free[conv.Channel.Media()], available, aht), queued, nil
+}
+
+// EstimatedWait is the wait of the task at 0-based position pos: nothing
+// while a free slot is waiting for it, otherwise each task ahead beyond the
+// free slots needs one handle time, shared by the available agents:
+// max(0, pos + 1 − free) × AHT ÷ max(1, available).
+func EstimatedWait(pos, free, available int, aht time.Duration) time.Duration {
+	ahead := pos + 1 - free
+	if ahead <= 0 {
+		return 0
+	}
+	return time.Duration(ahead) * aht / time.Duration(max(available, 1))
 }

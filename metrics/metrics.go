@@ -10,6 +10,7 @@ type Metrics struct {
 	DeliveryFailures *prometheus.CounterVec
 	HTTPRequests     *prometheus.CounterVec
 	HTTPDuration     *prometheus.HistogramVec
+	Routing          *prometheus.HistogramVec
 }
 
 // New creates the metrics and registers them with reg.
@@ -31,7 +32,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "parley_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
+		Routing: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "parley_routing_decision_seconds", Help: "Wall time of each routing script (one atomic decision), by operation.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25},
+		}, []string{"op"}),
 	}
-	reg.MustRegister(m.Inbound, m.Offers, m.DeliveryFailures, m.HTTPRequests, m.HTTPDuration)
+	reg.MustRegister(m.Inbound, m.Offers, m.DeliveryFailures, m.HTTPRequests, m.HTTPDuration, m.Routing)
 	return m
 }

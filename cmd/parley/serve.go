@@ -126,7 +126,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	m := metrics.New(reg)
 	db := postgres.New(d.pool, d.box)
 	b := bus.New(d.rdb, cfg.RedisPrefix, log)
-	router := routing.New(d.rdb, routing.Options{Prefix: cfg.RedisPrefix})
+	router := routing.New(d.rdb, routing.Options{Prefix: cfg.RedisPrefix,
+		Observe: func(op string, took time.Duration) { m.Routing.WithLabelValues(op).Observe(took.Seconds()) }})
 	queue := cfg.RedisPrefix + "-jobs"
 	sockets := socket.NewRegistry()
 	origins := socket.Origins{Allowed: cfg.AllowedOrigins}
