@@ -84,7 +84,11 @@ func (d *Desk) handle(ctx context.Context, out routing.Outcome) {
 			d.log.Error("record offer end", "offer_id", o.ID, "error", err)
 		}
 		d.metrics.Offers.WithLabelValues(string(o.State)).Inc()
-		d.publish(ctx, bus.AgentTopic(o.AgentID), map[string]any{"type": "offer_ended", "offer_id": o.ID, "reason": string(o.State)})
+		reason := string(o.State)
+		if o.State == parley.OfferRescinded && o.Reason == "accepted_elsewhere" {
+			reason = o.Reason
+		}
+		d.publish(ctx, bus.AgentTopic(o.AgentID), map[string]any{"type": "offer_ended", "offer_id": o.ID, "reason": reason})
 		d.log.Info("offer ended", "offer_id", o.ID, "conversation_id", o.ConversationID, "agent_id", o.AgentID, "state", o.State)
 	}
 	for _, o := range out.Offered {
