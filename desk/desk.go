@@ -106,6 +106,7 @@ func (d *Desk) handle(ctx context.Context, out routing.Outcome) {
 	}
 	for _, a := range out.Away {
 		d.log.Info("agent set away", "agent_id", a.AgentID, "reason", a.Reason)
+		d.presenceChanged(ctx, a.AgentID, parley.PresenceAway, a.Reason, 0)
 		d.publish(ctx, bus.AgentTopic(a.AgentID), map[string]any{"type": "presence", "status": parley.PresenceAway, "reason": a.Reason})
 	}
 	if len(out.Offered) > 0 {
@@ -215,7 +216,8 @@ func (d *Desk) publishMessage(ctx context.Context, c parley.Conversation, m parl
 
 // Accept assigns the offered conversation to the agent.
 func (d *Desk) Accept(ctx context.Context, agent parley.Agent, offerID string) (parley.Conversation, parley.Customer360, error) {
-	o, err := d.router.Accept(ctx, offerID, agent.ID)
+	o, out, err := d.router.Accept(ctx, offerID, agent.ID)
+	d.handle(ctx, out) // rescinded parallel offers, and what their agents pulled
 	if err != nil {
 		return parley.Conversation{}, parley.Customer360{}, err
 	}
@@ -269,6 +271,7 @@ func (d *Desk) SetPresence(ctx context.Context, agentID int64, p parley.Presence
 		return err
 	}
 	d.publish(ctx, bus.AgentTopic(agentID), map[string]any{"type": "presence", "status": p, "reason": reason})
+	d.presenceChanged(ctx, agentID, p, reason, agentID)
 	return nil
 }
 
@@ -279,6 +282,9 @@ func (d *Desk) Presence(ctx context.Context, agentID int64) (parley.Presence, er
 
 // Send stores an agent's reply or private note and queues its delivery.
 func (d *Desk) Send(ctx context.Context, agent parley.Agent, convID int64, body string, private bool, clientMsgID string) (parley.Message, error) {
+	if err := d.CheckReply(ctx, convID, private); err != nil {
+		return parley.Message{}, err
+	}
 	m, dup, err := d.db.AgentMessage(ctx, convID, agent, body, private, clientMsgID, false)
 	if err != nil || dup {
 		return m, err
@@ -372,8 +378,10 @@ func (d *Desk) DeliveryStatus(ctx context.Context, inboxID int64, providerID, st
 }
 
 func (d *Desk) setDelivery(ctx context.Context, conv parley.Conversation, msgID int64, state string) {
-	if err := d.db.SetDelivery(ctx, msgID, state); err != nil {
+	if changed, err := d.db.SetDelivery(ctx, msgID, state); err != nil {
 		d.log.Error("set delivery", "message_id", msgID, "error", err)
+		return
+	} else if !changed {
 		return
 	}
 	frame := map[string]any{"type": "delivery", "conversation_id": strconv.FormatInt(conv.ID, 10), "message_id": strconv.FormatInt(msgID, 10), "delivery": state}

@@ -55,6 +55,8 @@ type Handlers struct {
 	Deliver func(ctx context.Context, messageID int64) error
 	// DeliveryFailed is told when a message's retries are exhausted.
 	DeliveryFailed func(ctx context.Context, messageID int64)
+	// SLATimer fires an SLA clock's warning or breach set for at (jobs/sla.go).
+	SLATimer func(ctx context.Context, clockID int64, kind string, at time.Time) error
 }
 
 // Worker processes jobs until its context ends, then drains.
@@ -72,7 +74,9 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 		Logger:            alog,
 		LogLevel:          asynq.WarnLevel,
 		TaskCheckInterval: 50 * time.Millisecond,
-		ShutdownTimeout:   10 * time.Second,
+		// Scheduled tasks (SLA timers) move to pending within this; see docs/sla.md.
+		DelayedTaskCheckInterval: 250 * time.Millisecond,
+		ShutdownTimeout:          10 * time.Second,
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
 			// 1 s, 2 s, 4 s … capped at 5 minutes.
 			return min(time.Duration(1<<min(n, 9))*time.Second, 5*time.Minute)
@@ -100,6 +104,7 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 		}
 		return err
 	})
+	registerSLA(mux, h)
 	return &Worker{srv: srv, mux: mux}
 }
 

@@ -118,12 +118,22 @@ func (db *DB) Messages(ctx context.Context, convID, afterSeq int64, limit int, i
 }
 
 // SetDelivery records an outbound message's delivery state.
-func (db *DB) SetDelivery(ctx context.Context, msgID int64, state string) error {
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET delivery = $2 WHERE id = $1 AND direction = 'out'`, msgID, state)
+// It only moves forward (see parley.DeliveryAdvances), so a late "sent"
+// cannot overwrite an earlier "delivered" callback; changed reports whether
+// it moved.
+func (db *DB) SetDelivery(ctx context.Context, msgID int64, state string) (changed bool, err error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE messages SET delivery = $2 WHERE id = $1 AND direction = 'out'
+		AND `+deliveryRankSQL("delivery")+` < `+deliveryRankSQL("$2::text"), msgID, state)
 	if err != nil {
-		return fmt.Errorf("set delivery of message %d: %w", msgID, err)
+		return false, fmt.Errorf("set delivery of message %d: %w", msgID, err)
 	}
-	return nil
+	return tag.RowsAffected() > 0, nil
+}
+
+// deliveryRankSQL mirrors parley.DeliveryAdvances in SQL.
+func deliveryRankSQL(expr string) string {
+	return `(CASE ` + expr + ` WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4
+		WHEN 'failed' THEN 5 WHEN 'undelivered' THEN 5 ELSE 0 END)`
 }
 
 // SetProviderID records the provider's id of a sent message.

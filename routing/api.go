@@ -158,19 +158,14 @@ func (r *Router) Presence(ctx context.Context, agentID int64) (parley.Presence, 
 // assigned conversation, freed by Release), the agent's miss streak
 // resets and the task is deleted. The task's other pending offers
 // (parallel offers) are rescinded (state rescinded, reason
-// "accepted_elsewhere"; not a miss, no exclusion): they are in
-// Outcome.Ended, and their agents pull other work (Outcome.Offered).
+// "accepted_elsewhere"; not a miss, no exclusion) and their agents pull
+// other work; they are in the returned Outcome (the accepted offer is
+// not in Outcome.Ended).
 // Unknown offer (or ended more than an hour ago): ENOTFOUND; another
 // agent's offer: EFORBIDDEN; an offer no longer pending: ECONFLICT "offer
 // already <state>". An offer past its expiry that the sweeper has not
 // timed out yet can still be accepted.
-func (r *Router) Accept(ctx context.Context, offerID string, agentID int64) (parley.Offer, error) {
-	o, _, err := r.accept3(ctx, offerID, agentID)
-	return o, err
-}
-
-// accept3 is Accept with its Outcome.
-func (r *Router) accept3(ctx context.Context, offerID string, agentID int64) (parley.Offer, Outcome, error) {
+func (r *Router) Accept(ctx context.Context, offerID string, agentID int64) (parley.Offer, Outcome, error) {
 	rep, err := r.run(ctx, "accept "+offerID, scriptAccept, smallPool, offerID, id(agentID))
 	if len(rep.extra) == 0 {
 		return parley.Offer{}, rep.Outcome, err

@@ -161,7 +161,7 @@ func loadBenchWorld(ctx context.Context, r *Router, cfg BenchConfig, exotic bool
 			return nil, err
 		}
 		for _, o := range out.Offered {
-			if _, _, err := r.accept3(ctx, o.ID, o.AgentID); err != nil {
+			if _, _, err := r.Accept(ctx, o.ID, o.AgentID); err != nil {
 				return nil, err
 			}
 		}
@@ -187,7 +187,7 @@ func (w *benchWorld) reserve(ctx context.Context, rng *rand.Rand, agent int64) (
 		return d, false, err
 	}
 	for _, o := range out.Offered {
-		if _, _, err := w.r.accept3(ctx, o.ID, o.AgentID); err != nil {
+		if _, _, err := w.r.Accept(ctx, o.ID, o.AgentID); err != nil {
 			return d, false, err
 		}
 	}

@@ -119,7 +119,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.StopTimer()
 			decisions += len(out.Offered)
 			for _, o := range out.Offered {
-				if _, _, err := e.r.accept3(e.ctx, o.ID, o.AgentID); err != nil {
+				if _, _, err := e.r.Accept(e.ctx, o.ID, o.AgentID); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := e.r.Release(e.ctx, o.AgentID, parley.MediaChat); err != nil {

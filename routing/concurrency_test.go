@@ -229,14 +229,20 @@ func TestRouterConcurrentInvariants(t *testing.T) {
 				members = append(members, a)
 			}
 		}
-		if err := r0.SyncQueue(ctx, QueueSpec{ID: q, Priority: int(q) * 10, OfferTimeout: 5 * time.Second, Members: members}); err != nil {
+		spec := QueueSpec{ID: q, Priority: int(q) * 10, OfferTimeout: 5 * time.Second, Members: members,
+			MaxParallelOffers: int(q), WrapUp: time.Duration(q-1) * time.Second, Aging: q == 3}
+		if q == 2 {
+			spec.Steps = []StepSpec{{Require: map[string]int{"billing": 4}, ExpireAfter: 3 * time.Second, SkipIfNoAgents: true},
+				{Require: map[string]int{"billing": 2}, ExpireAfter: 6 * time.Second}}
+		}
+		if err := r0.SyncQueue(ctx, spec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for a := int64(1); a <= nAgents; a++ {
 		caps[a] = map[parley.Media]int{parley.MediaVoice: 1, parley.MediaChat: int(a%3) + 1, parley.MediaEmail: 2}
 		skills := map[string]int{"billing": int(a%5) + 1, "zh": int(a%2)*4 + 1}
-		if err := r0.SyncAgent(ctx, AgentSpec{ID: a, Skills: skills, Capacity: caps[a]}); err != nil {
+		if err := r0.SyncAgent(ctx, AgentSpec{ID: a, Skills: skills, Capacity: caps[a], VoiceBlocksDigital: a%4 == 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,8 +276,12 @@ func TestRouterConcurrentInvariants(t *testing.T) {
 				l.mu.Lock()
 				l.media[conv] = media
 				l.mu.Unlock()
+				var pref int64
+				if rng.IntN(4) == 0 {
+					pref = int64(rng.IntN(nAgents) + 1)
+				}
 				out, err = r.Enqueue(ctx, Task{ConversationID: conv, QueueID: int64(rng.IntN(nQueues) + 1),
-					Media: media, Priority: rng.IntN(3) * 50, Require: req})
+					Media: media, Priority: rng.IntN(3) * 50, Require: req, PreferredAgent: pref})
 				ops[0].Add(1)
 			case kind < 37: // presence
 				p := parley.PresenceAvailable
@@ -291,7 +301,7 @@ func TestRouterConcurrentInvariants(t *testing.T) {
 				}
 				var got parley.Offer
 				var aout Outcome
-				got, aout, err = r.accept3(ctx, o.ID, who)
+				got, aout, err = r.Accept(ctx, o.ID, who)
 				out = aout
 				if err == nil {
 					l.mu.Lock()
@@ -322,7 +332,7 @@ func TestRouterConcurrentInvariants(t *testing.T) {
 				if !free {
 					continue
 				}
-				out, err = r.Release(ctx, agent, m)
+				out, err = r.ReleaseAfter(ctx, agent, m, time.Duration(rng.IntN(3))*time.Second)
 				ops[5].Add(1)
 			case kind < 97: // the customer leaves
 				c := convs.Load()

@@ -40,7 +40,7 @@ func TestDifferential(t *testing.T) {
 	base := "test-routing-diff-" + hex.EncodeToString(b[:])
 	t.Cleanup(func() { deleteKeys(t, rdb, base+"-*") })
 
-	n, steps := 1000, 50
+	n, steps := 1000, 40
 	if s := os.Getenv("PARLEY_DIFF_SEQS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
@@ -235,7 +235,7 @@ func (d *diff) step() error {
 		o := list[d.pick(len(list))]
 		op = fmt.Sprintf("Accept(c%d→a%d)", o.conv, o.agent)
 		var acc parley.Offer
-		acc, got, err = d.r.accept3(d.ctx, d.ids[fmt.Sprint(o.conv, ":", o.agent)], o.agent)
+		acc, got, err = d.r.Accept(d.ctx, d.ids[fmt.Sprint(o.conv, ":", o.agent)], o.agent)
 		if err == nil && (acc.ConversationID != o.conv || acc.AgentID != o.agent || acc.State != parley.OfferAccepted) {
 			return fmt.Errorf("%s: accepted %+v", op, acc)
 		}

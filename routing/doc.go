@@ -17,27 +17,44 @@
 // touch any of them. Ids are decimal; P stands for "{<prefix>}".
 //
 //	P:queues              SET   ids of synced queues
-//	P:q:<q>               HASH  prio, timeout (offer timeout in ms)
+//	P:qcfg                HASH  queue id -> config "prio|timeout_ms|par|
+//	                            aging|prof|sticky_ms|wrap_ms|paused|steps",
+//	                            steps "expire_ms:skip:req;..." (one HMGET
+//	                            reads all of an agent's queues)
 //	P:q:<q>:members       SET   agent ids
 //	P:q:<q>:wait:<media>  ZSET  waiting (not offered) tasks of one media;
-//	                            member: conversation id padded to 19
-//	                            digits, score: see Score
+//	                            member "<conv padded to 19>|<x or ->|<req>":
+//	                            x when the task has exclusions, req the
+//	                            effective requirement (current step ∪
+//	                            Task.Require) "skill=level,..." sorted, so
+//	                            eligibility is decided from the member
+//	                            alone; score: see Score and AgingScore
 //	P:q:<q>:age           ZSET  every task of the queue, waiting or
 //	                            offered; score: enqueued_at in ms
 //	P:agents              SET   ids of synced agents
 //	P:avail               SET   ids of available agents
-//	P:a:<a>               HASH  presence, idle (idle_since ms), last
-//	                            (last offer ms, 0 = never), cap:<media>,
-//	                            asg:<media> (assigned conversations),
-//	                            pend:<media> (pending offers),
-//	                            s:<skill> (level; languages are skills)
+//	P:free:<media>        SET   available agents with a free slot of the
+//	                            media (voice-blocks-digital respected): a
+//	                            dispatch's candidates are SINTER members
+//	                            free, never every member
+//	P:a:<a>               HASH  presence, since (presence change ms), idle
+//	                            (idle_since ms), last (last offer ms), miss
+//	                            (missed-offer streak), vbd (0|1), ndirect
+//	                            (size of the direct set), wseq, cap:<m>,
+//	                            asg:<m> (assigned), pend:<m> (pending
+//	                            offers), wrap:<m> (in wrap-up), s:<skill>
+//	                            (level; languages are skills)
 //	P:a:<a>:queues        SET   queue ids the agent is a member of
 //	P:a:<a>:offers        SET   the agent's pending offer ids
+//	P:a:<a>:direct        ZSET  waiting direct transfers to the agent
+//	                            (Task.TargetAgent); member "<conv padded>|
+//	                            <media>|<queue>", score the task's
 //	P:tasks               SET   conversation ids of every task
-//	P:t:<c>               HASH  queue, media, prio, enq (ms), score, req
-//	                            (JSON skill -> level, "" for none), state
-//	                            (queued|offered), offer (pending offer id),
-//	                            nexcl (size of the excl set)
+//	P:t:<c>               HASH  queue, media, prio, enq (ms), score, req,
+//	                            pref, target, step, state (queued|offered),
+//	                            offers (pending offer ids, space separated),
+//	                            nexcl, mem (its wait/direct member, "" when
+//	                            offered)
 //	P:t:<c>:excl          SET   agents excluded for the task (rejected or
 //	                            missed it)
 //	P:o:<id>              HASH  conv, agent, queue, media, state, created,
@@ -45,11 +62,15 @@
 //	                            hour after the offer ended, so a late
 //	                            Accept gets ECONFLICT rather than ENOTFOUND
 //	P:expiry              ZSET  pending offer ids by expires (ms)
+//	P:steps               ZSET  conversation ids by next step change (ms)
+//	P:wrap                ZSET  "<agent>|<media>|<seq>" by wrap-up end (ms)
+//	P:c:<conv>            STRING queue an accepted conversation came from
+//	                            (30-day TTL; Transfer's wrap-up)
 //
-// An agent's load on a media is asg + pend, and a slot is free while the
-// load is below cap. Keeping assigned conversations and pending offers in
-// separate counters makes Release (which only decrements asg, never below
-// 0) unable to free a slot a pending offer holds.
+// An agent's load on a media is asg + pend + wrap, and a slot is free
+// while the load is below cap. Separate counters make Release (which only
+// decrements asg, never below 0) unable to free a slot a pending offer or
+// a wrap-up holds.
 //
 // # Scripts
 //
@@ -61,29 +82,38 @@
 // scripts without a "#!lua flags=" shebang (ours have none on purpose).
 //
 // lib.lua holds what the scripts share (cached reads, eligibility,
-// ranking, make_offer, end_offer, dispatch, pull, cancel); router.go
-// prepends it to each script, so every call is still one EVALSHA. ARGV:
-// now (ms), scan depth, n, n fresh offer ids, then the script's own
-// arguments. The reply is {code, message, offered, ended, more, extra},
-// every number as a decimal string (Lua numbers are doubles; every value
-// stored stays below 2^53).
+// ranking, steps, make_offer, end_offer, dispatch, pull, cancel, misses,
+// release); router.go prepends it to each script, so every call is still
+// one EVALSHA. ARGV: now (ms), scan depth, miss limit, n, n fresh offer
+// ids, then the script's own arguments. The reply is {code, message,
+// offered, ended, more, extra, away}, every number as a decimal string
+// (Lua numbers are doubles; every value stored stays below 2^53).
 //
 //	enqueue.lua      add a task (unless queued or offered), dispatch its
 //	                 queue, then offer the new task itself if it still waits
-//	remove.lua       delete a task; cancel its pending offer; the agent pulls
-//	presence.lua     set presence; available → pull; else cancel offers
-//	accept.lua       CAS pending → accepted; pend → asg; delete the task
-//	reject.lua       CAS pending → rejected; exclude; requeue; dispatch; pull
-//	expire.lua       up to 100 due offers: CAS pending → timeout, as reject
-//	release.lua      asg - 1 (floor 0); voice sets idle; the agent pulls
+//	transfer.lua     release an assigned slot (wrap-up of the queue it came
+//	                 from), add the task to the new queue, dispatch, pull
+//	remove.lua       delete a task; cancel its pending offers; agents pull
+//	presence.lua     set presence; available → miss streak 0 and pull; else
+//	                 cancel offers
+//	accept.lua       CAS pending → accepted; pend → asg; miss 0; rescind the
+//	                 task's other offers; delete the task
+//	reject.lua       CAS pending → rejected; exclude; requeue when no offer
+//	                 of the task is left; dispatch; pull
+//	expire.lua       due offers (CAS pending → timeout: as reject, plus a
+//	                 miss), wrap-up ends, step changes; 100 of each a call
+//	release.lua      asg - 1 (floor 0), into wrap-up or free; the agent pulls
 //	dispatch.lua     run work items: "q<id>" dispatch, "a<id>" pull,
 //	                 "t<conv>" offer one task
-//	syncqueue.lua    replace config and members (and members' queue sets)
-//	syncagent.lua    replace capacity and skills
+//	syncqueue.lua    replace config and members (and members' queue sets);
+//	                 re-score and re-encode tasks when steps or aging change
+//	syncagent.lua    replace capacity, voice-blocks-digital and skills
 //	removequeue.lua  delete config and membership (tasks stay)
-//	removeagent.lua  cancel its offers, delete it, dispatch the tasks
+//	removeagent.lua  cancel its offers, turn direct transfers to it into
+//	                 ordinary tasks, delete it, dispatch the tasks
 //	reconcile.lua    rebuild from a PostgreSQL snapshot, dispatch all
 //	position.lua     read-only: a task's place among the waiting
+//	staffed.lua      read-only: available members and their free slots
 //
 // Offer ids come from Options.NewID in Go, so each script gets a pool of
 // fresh ids. A script that uses up its pool stops dispatching and returns
@@ -91,41 +121,85 @@
 // dispatch.lua and a new pool. Each step is atomic and leaves a valid
 // state, so another instance acting in between changes nothing.
 //
-// # Order and choice
+// A redis.call from Lua is cheap, but its reply is converted into Lua
+// values: a ZRANGE WITHSCORES of 50 costs more than the rest of a pull.
+// Hence the eligibility in the member, the free sets, one HMGET for all of
+// an agent's queue configs, and head scans in growing chunks without
+// scores.
 //
-// Waiting tasks are ordered by one exact score, (100 - priority) * 2^41 +
-// (enqueued_ms - 2024-01-01), kept in the task hash so a task that goes
-// back after a rejected, missed or canceled offer keeps its place. Equal
-// scores order by conversation id (members are zero-padded ids).
+// # Order
+//
+// Waiting tasks are ordered by one exact score kept in the task hash, so
+// a task that goes back after a rejected, missed or canceled offer keeps
+// its place. Strict (default): (100 - priority) * 2^41 + ms since
+// 2024-01-01, below 101 * 2^41 < 2^53. Aging (QueueSpec.Aging): (100 -
+// priority) * 60000 + ms since 2024-01-01, i.e. enqueued_ms - priority *
+// 60 s shifted to stay positive, below 2^41 + 6e6. Equal scores order by
+// conversation id (members start with the padded id).
+//
+// # Eligibility and choice
+//
+// An agent is eligible for a task when it is available, a member of the
+// queue, has a free slot of the media (pending offers, assigned
+// conversations and wrap-ups count; with VoiceBlocksDigital no chat or
+// email while any voice slot is in use), is not excluded (it rejected or
+// missed the task) and has every skill of the effective requirement at
+// or above its level: the current step's Require merged with
+// Task.Require (the higher level per skill). A direct transfer
+// (Task.TargetAgent) is eligible to its target alone, whatever its
+// membership and skills.
+//
+// Among eligible agents: the preferred agent (Task.PreferredAgent) alone
+// while now - enqueued < StickyWindow; else, with ProficiencyFirst, the
+// higher sum of levels in the effective requirement's skills first; then
+// voice → longest idle (idle is set when the agent becomes available and
+// when a voice slot frees by Release, the end of a wrap-up, reject or
+// timeout; a cancel or rescind leaves it); chat and email → most spare
+// capacity ratio, then the longest since the last offer, then the lowest
+// id. With MaxParallelOffers N the N best get an offer each; the first
+// Accept wins and the others are rescinded (reason "accepted_elsewhere";
+// no exclusion, no miss; their agents pull). A task is offered while any
+// of its offers is pending and goes back at its score when the last one
+// is rejected, timed out or canceled (lost offers are not topped up).
 //
 // A dispatch of a queue walks each media's waiting tasks in order and
-// offers each to its best eligible agent: available, a member, load below
-// capacity on that media, not excluded, every required skill at or above
-// its level. Voice goes to the longest idle agent (idle is set when the
-// agent becomes available and when a voice slot frees by Release, reject
-// or timeout; a cancel leaves it); chat and email go to the most spare
-// capacity ratio, then the longest since the last offer ("last" is set
-// when an offer is made), then the lowest id. A task nobody free can take
-// is skipped; a dispatch stops after ScanDepth such tasks per media. A new
-// task is also tried on its own, so ScanDepth unofferable tasks ahead of
-// it never keep it from a free agent.
+// offers each to its chosen eligible agents, skipping at most ScanDepth
+// tasks nobody free can take. A new task is also tried on its own, so
+// ScanDepth unofferable tasks ahead of it never keep it from a free
+// agent. Paused queues dispatch nothing (direct transfers excepted).
 //
-// An agent with a free slot pulls: among the ScanDepth head tasks of each
-// (queue, media) it has a free slot for, it takes the first it is eligible
-// for in the queue of highest priority, lowest score winning between
-// queues of equal priority; it repeats while it has free slots. Pulls run
-// when an agent becomes available, releases a slot, or is freed by a
-// reject, timeout or cancel (after the task's queue has been dispatched,
-// so the task goes to someone else first; exclusion keeps it from the
-// agent who rejected or missed it).
+// An agent with a free slot pulls (a pull makes one offer per task):
+// first its direct transfers, then among the ScanDepth head tasks of each
+// (queue, media) it has a free slot for, the first it is eligible for in
+// the queue of highest priority, lowest score winning between queues of
+// equal priority; it repeats while it has free slots. Pulls run when an
+// agent becomes available, releases a slot, ends a wrap-up, or is freed
+// by a reject, timeout, cancel or rescind (after the task's queue has
+// been dispatched, so the task goes to someone else first).
 //
-// # Room for later issues
+// # Steps
 //
-// Relaxation steps: queue steps in P:q:<q> and a ZSET of tasks by next
-// step deadline, swept like P:expiry; eligible() reads the task's current
-// step. Parallel offers: the task's offer field becomes a set and
-// make_offer loops up to max_parallel; "rescinded" ends the others on
-// accept. Aging: a per-queue score mode in enqueue. Sticky agents and miss
-// streaks: fields in P:t:<c> and P:a:<a>, checked in dispatch and
-// expire.lua.
+// A task's current step is the first whose expiry (enqueued +
+// ExpireAfter) is still ahead, skipping steps with SkipIfNoAgents when no
+// logged-in (presence not offline) member has their skills (step ∪
+// Task.Require); it is evaluated at enqueue and at each step change,
+// starting from the current step (steps only widen). After the last step
+// expired any member may take the task (Step reports len(steps)). The
+// next change is a timer in P:steps fired by ExpireDue, which re-encodes
+// a waiting task and dispatches its queue at once; an offered task keeps
+// its offers. A better-matching agent who frees up during step 0 gets the
+// task at once through its pull.
+//
+// # Misses, wrap-up, transfers
+//
+// A timeout grows the agent's miss streak; at Options.MissLimit (default
+// 3) the agent is set away, its other pending offers canceled and their
+// tasks re-offered, and Outcome.Away says so (reason "missed_offers").
+// Rejects and cancels (logout, away, removal) are not misses; Accept and
+// the agent setting itself available reset the streak. ReleaseAfter
+// keeps the slot as wrap-up until its timer; Transfer releases with the
+// wrap-up of the queue the conversation was accepted from and enqueues it
+// in the new queue with the transferring agent excluded. A direct
+// transfer that is rejected or missed drops its target and becomes an
+// ordinary task of its queue.
 package routing

@@ -174,7 +174,7 @@ func (e *env) accept(offerID string, agentID int64) parley.Offer {
 
 func (e *env) acceptOut(offerID string, agentID int64) (parley.Offer, Outcome) {
 	e.t.Helper()
-	o, out, err := e.r.accept3(e.ctx, offerID, agentID)
+	o, out, err := e.r.Accept(e.ctx, offerID, agentID)
 	if err != nil {
 		e.t.Fatalf("Accept(%s, %d): %v", offerID, agentID, err)
 	}

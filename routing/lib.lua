@@ -699,12 +699,15 @@ end
 -- order, each to its chosen eligible agents, skipping at most DEPTH tasks
 -- nobody free can take.
 local function dispatch_media(q, m)
+  local key = wait_key(q.id, m)
+  local heads = redis.call('ZRANGE', key, 0, DEPTH - 1)
+  if #heads == 0 then return true end
   local cands = free_members(q.id, m)
   if #cands == 0 then return true end
-  local key = wait_key(q.id, m)
-  local skipped = 0
+  local skipped, first = 0, true
   while true do
-    local heads = redis.call('ZRANGE', key, skipped, skipped + DEPTH - 1)
+    if not first then heads = redis.call('ZRANGE', key, skipped, skipped + DEPTH - 1) end
+    first = false
     for _, mem in ipairs(heads) do
       local conv, flagged, req = parse_member(mem)
       local reqs = parse_req(req)

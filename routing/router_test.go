@@ -157,7 +157,7 @@ func TestRouterTimesOutOffer(t *testing.T) {
 			t.Errorf("agent 1 load %d; want 0", l)
 		}
 
-		_, _, err = e.r.accept3(e.ctx, first.ID, 1)
+		_, _, err = e.r.Accept(e.ctx, first.ID, 1)
 		wantCode(t, err, parley.ECONFLICT)
 		if got := parley.ErrorMessage(err); got != "offer already timeout" {
 			t.Errorf("late accept message %q; want %q", got, "offer already timeout")
@@ -221,7 +221,7 @@ func TestRouterRejectExcludesAgent(t *testing.T) {
 	wantCode(t, err, parley.EFORBIDDEN)
 	_, _, err = e.r.Reject(e.ctx, "nope", 1)
 	wantCode(t, err, parley.ENOTFOUND)
-	_, _, err = e.r.accept3(e.ctx, o1.ID, 2)
+	_, _, err = e.r.Accept(e.ctx, o1.ID, 2)
 	wantCode(t, err, parley.EFORBIDDEN)
 
 	rejected, out, err := e.r.Reject(e.ctx, o1.ID, 1)
@@ -361,7 +361,7 @@ func TestRouterRemove(t *testing.T) {
 			t.Errorf("reason %q; want canceled", out.Ended[0].Reason)
 		}
 		wantOffers(t, "freed agent pulls", out.Offered, "c11→a1")
-		_, _, err = e.r.accept3(e.ctx, o.ID, 1)
+		_, _, err = e.r.Accept(e.ctx, o.ID, 1)
 		wantCode(t, err, parley.ECONFLICT)
 		if n, _, _ := e.r.QueueStats(e.ctx, 1); n != 1 {
 			t.Errorf("waiting %d; want 1", n)
@@ -686,7 +686,7 @@ func TestRouterRejectsBadInput(t *testing.T) {
 			return err
 		}, parley.ENOTFOUND},
 		{"accept unknown offer", func() error {
-			_, _, err := e.r.accept3(e.ctx, "nope", 1)
+			_, _, err := e.r.Accept(e.ctx, "nope", 1)
 			return err
 		}, parley.ENOTFOUND},
 		{"queue with negative timeout", func() error {

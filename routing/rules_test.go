@@ -317,7 +317,7 @@ func TestRuleParallelOffers(t *testing.T) {
 			t.Errorf("reason %q; want accepted_elsewhere", r)
 		}
 		wantOffers(t, "agent 1 pulls", aout.Offered, "c3→a1")
-		if _, err := e.r.Accept(e.ctx, out.Offered[0].ID, 1); parley.ErrorCode(err) != parley.ECONFLICT {
+		if _, _, err := e.r.Accept(e.ctx, out.Offered[0].ID, 1); parley.ErrorCode(err) != parley.ECONFLICT {
 			t.Errorf("accepting the rescinded offer: %v; want conflict", err)
 		}
 		if st := e.state(1); st.Misses != 0 {

@@ -36,6 +36,18 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
 	m.Handle("POST /api/v1/conversations/{id}/transfer", s.auth(anyone, s.handleTransfer()))
 
+	m.Handle("GET /api/v1/conversations/{id}/sla", s.auth(anyone, s.handleConversationSLA()))
+	m.Handle("GET /api/v1/sla/policies", s.auth(supervisors, s.handleSLAPolicies()))
+	m.Handle("POST /api/v1/sla/policies", s.auth(admins, s.handleCreateSLAPolicy()))
+	m.Handle("GET /api/v1/sla/policies/{id}", s.auth(supervisors, s.handleSLAPolicy()))
+	m.Handle("PATCH /api/v1/sla/policies/{id}", s.auth(admins, s.handleUpdateSLAPolicy()))
+	m.Handle("DELETE /api/v1/sla/policies/{id}", s.auth(admins, s.handleDeleteSLAPolicy()))
+	m.Handle("GET /api/v1/sla/calendars", s.auth(supervisors, s.handleSLACalendars()))
+	m.Handle("POST /api/v1/sla/calendars", s.auth(admins, s.handleCreateSLACalendar()))
+	m.Handle("GET /api/v1/sla/calendars/{id}", s.auth(supervisors, s.handleSLACalendar()))
+	m.Handle("POST /api/v1/sla/calendars/{id}/holidays", s.auth(admins, s.handleImportSLADays()))
+	m.Handle("GET /api/v1/sla/at-risk", s.auth(supervisors, s.handleSLAAtRisk()))
+
 	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomer()))
 	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
 
@@ -54,6 +66,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/quests/{id}", s.auth(anyone, s.handleQuest()))
 	m.Handle("DELETE /api/v1/quests/{id}", s.auth(supervisors, s.handleDeleteQuest()))
 	m.Handle("GET /api/v1/supervisor/snapshot", s.auth(supervisors, s.handleSnapshot()))
+	s.supervisorRoutes(m) // supervisor socket, interventions, audit log, reports (supervisorws.go)
 
 	s.Webchat.Routes(m)
 	s.Twilio.Routes(m, func(h http.Handler) http.Handler { return s.auth(admins, h) })

@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/internal/web"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/sla"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,9 @@ type Config struct {
 	// Gamification serves points, leaderboards and quests (nil: those
 	// routes answer unavailable).
 	Gamification *gamification.Service
+	// SLA serves SLA policies, calendars and clocks (nil: those routes
+	// answer unavailable).
+	SLA *sla.Service
 }
 
 // Server serves Parley's HTTP API.

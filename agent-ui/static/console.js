@@ -7,8 +7,9 @@ import { Thread, uuid } from './store.js';
 import { h } from './dom.js';
 import * as i18n from './i18n.js';
 import { t, tOr, formatDateTime } from './i18n.js';
-import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, statusLabel } from './views.js';
+import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, statusLabel, slaBadgeText, slaKindLabel } from './views.js';
 import { Gamification } from './gamification.js';
+import { Cockpit } from './wallboard.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -58,6 +59,7 @@ const state = {
 
 const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
+const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 
 const el = {};
 
@@ -182,6 +184,7 @@ function startSession(agent) {
   renderAll({ force: true });
   connect();
   game.start();
+  cockpit.start(state.agent);
 }
 
 function connect() {
@@ -218,6 +221,7 @@ function stopSession() {
   el.offers.replaceChildren();
   el.toasts.replaceChildren();
   game.stop();
+  cockpit.stop();
 }
 
 function sessionEnded() {
@@ -278,6 +282,7 @@ function handleFrame(f) {
         storage.set(PRESENCE_KEY, f.status);
         setPresenceControl(f.status);
       }
+      if (f.reason === 'missed_offers') toast(t('presence.reason.missed_offers'), 'warning');
       break;
     case 'error':
       onError(f);
@@ -286,8 +291,11 @@ function handleFrame(f) {
     case 'badge':
       game.onFrame(f);
       break;
+    case 'sla':
+      onSla(f);
+      break;
     default:
-      break; // Unknown frames (sla, …) are for other clients.
+      break; // Unknown frames are for other clients.
   }
 }
 
@@ -349,6 +357,7 @@ function upsertThread(conversation, customer) {
   else {
     th = new Thread({ ...conversation, id }, customer);
     state.threads.set(id, th);
+    if (th.isOpen) loadSla(th);
   }
   th.assigned = true;
   return th;
@@ -372,6 +381,44 @@ function onAssigned(f) {
   }
   if (th.needsSync) resync(th.id);
   renderAll();
+}
+
+// ---------------------------------------------------------------- SLA clocks
+
+// onSla records a clock's new state from an `sla` frame.
+function onSla(f) {
+  const th = state.threads.get(String(f.conversation_id));
+  if (!th || !f.clock) return;
+  th.sla = { ...(th.sla || {}), [f.clock]: { kind: f.clock, state: f.state, due_at: f.due_at || '' } };
+  if (f.state === 'warning' || f.state === 'breached') {
+    toast(t(f.state === 'warning' ? 'sla.toast.warning' : 'sla.toast.breached', { kind: slaKindLabel(f.clock), customer: threadTitle(th) }), f.state === 'warning' ? 'warning' : 'error');
+  }
+  renderList();
+}
+
+// loadSla fetches a conversation's clocks (the latest of each kind).
+async function loadSla(th) {
+  try {
+    const data = await api.get(`/conversations/${encodeURIComponent(th.id)}/sla`);
+    const clocks = {};
+    for (const c of data.items || []) clocks[c.kind] = { kind: c.kind, state: c.state, due_at: c.due_at || '' };
+    th.sla = clocks;
+    renderList();
+  } catch {
+    // No badge; the conversation still works.
+  }
+}
+
+// refreshSlaBadges updates the time left on every badge (each second).
+function refreshSlaBadges() {
+  if (!el.conversationList) return;
+  const now = Date.now();
+  for (const b of el.conversationList.querySelectorAll('.sla-badge[data-due]')) {
+    const clock = { state: b.dataset.state, due_at: b.dataset.due };
+    const text = slaBadgeText(clock, now);
+    if (b.textContent !== text) b.textContent = text;
+    if (clock.state !== 'paused' && Date.parse(clock.due_at) < now) b.classList.add('sla-breached');
+  }
 }
 
 function isMine(m) {
@@ -748,6 +795,7 @@ function openConversation(id, { push = true, focus = false } = {}) {
     updateComposerMode();
   }
   renderAll({ scroll: switched ? 'bottom' : undefined });
+  if (switched && th.isOpen) loadSla(th);
   if (th.needsSync) resync(id);
   if (!th.customer && th.conversation.customer_id) loadCustomer(th);
   if (focus) el.replyInput.focus();
@@ -855,6 +903,7 @@ function setPresenceControl(status) {
 // indicator expiry and acknowledgement timeouts.
 function tick() {
   const now = Date.now();
+  refreshSlaBadges();
   for (const [id, entry] of state.offers) {
     updateOfferCountdown(entry);
     if (!entry.ended && now > expiresMs(entry) + OFFER_GRACE_MS) endOffer(id, 'timeout');

@@ -140,6 +140,7 @@ export function conversationItem(thread, { active, me }) {
           { class: 'conversation-bottom' },
           h('span', { class: ['channel-badge', `channel-${c.channel}`] }, channelLabel(c.channel)),
           !thread.isOpen ? h('span', { class: 'status-badge' }, thread.assigned ? statusLabel(c.status) : t('list.resolved')) : null,
+          thread.isOpen ? slaBadge(thread.sla) : null,
           h('span', { class: 'conversation-preview' }, preview),
         ),
       ),
@@ -309,4 +310,65 @@ export function customerPanel(customer, { me, currentId }) {
     ),
   ];
   return nodes.filter(Boolean);
+}
+
+// ---------------------------------------------------------------- SLA
+
+const SLA_LIVE = ['breached', 'warning', 'running', 'paused'];
+
+// slaKindLabel names a clock.
+export function slaKindLabel(kind) {
+  switch (kind) {
+    case 'first_response':
+      return t('sla.kind.first_response');
+    case 'next_response':
+      return t('sla.kind.next_response');
+    case 'resolution':
+      return t('sla.kind.resolution');
+    case 'answer':
+      return t('sla.kind.answer');
+    default:
+      return String(kind || '');
+  }
+}
+
+function slaDuration(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return t('sla.s', { n: s });
+  if (s < 3600) return t('sla.m', { n: Math.floor(s / 60), s: s % 60 });
+  if (s < 48 * 3600) return t('sla.h', { n: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  return t('sla.d', { n: Math.floor(s / 86400), h: Math.floor((s % 86400) / 3600) });
+}
+
+// urgentClock picks the clock to show: breached first, then the soonest due;
+// paused clocks last. clocks maps kind to {state, due_at, ...}.
+export function urgentClock(clocks) {
+  const live = Object.values(clocks || {}).filter((c) => SLA_LIVE.includes(c.state));
+  live.sort((a, b) => {
+    const ra = SLA_LIVE.indexOf(a.state) === 3 ? 1 : 0;
+    const rb = SLA_LIVE.indexOf(b.state) === 3 ? 1 : 0;
+    if (ra !== rb) return ra - rb;
+    return (Date.parse(a.due_at) || Infinity) - (Date.parse(b.due_at) || Infinity);
+  });
+  return live[0] || null;
+}
+
+// slaBadgeText is the time left (or overdue) of a clock at now.
+export function slaBadgeText(clock, now = Date.now()) {
+  if (clock.state === 'paused' || !clock.due_at) return t('sla.paused');
+  const ms = Date.parse(clock.due_at) - now;
+  return ms >= 0 ? t('sla.left', { time: slaDuration(ms) }) : t('sla.overdue', { time: slaDuration(-ms) });
+}
+
+// slaBadge shows a conversation's most urgent SLA clock, coloured by state;
+// the console's tick refreshes its text.
+export function slaBadge(clocks) {
+  const c = urgentClock(clocks);
+  if (!c) return null;
+  const overdue = c.state !== 'paused' && Date.parse(c.due_at) < Date.now();
+  return h(
+    'span',
+    { class: ['sla-badge', `sla-${overdue ? 'breached' : c.state}`], dataset: { due: c.due_at || null, state: c.state }, title: slaKindLabel(c.kind) },
+    slaBadgeText(c),
+  );
 }

@@ -223,6 +223,16 @@ func (c *Channel) session(ctx context.Context, inbox parley.InboxConfig, lease L
 		}
 		c.status(inbox.ID, state, "")
 		if idle {
+			// Collect what arrived during the sync before idling: some
+			// servers only report it after the next command.
+			if err := cl.Noop().Wait(); err != nil {
+				return fmt.Errorf("noop: %w", err)
+			}
+			select {
+			case <-news:
+				continue
+			default:
+			}
 			cmd, err := cl.Idle()
 			if err != nil {
 				return fmt.Errorf("idle: %w", err)

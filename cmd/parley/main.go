@@ -4,6 +4,7 @@
 //	parley migrate           apply database migrations
 //	parley seed --demo       create the demo organisation (idempotent)
 //	parley reconcile         rebuild the routing state in Redis from PostgreSQL
+//	parley bench routing     routing load benchmark against PARLEY_REDIS_URL
 package main
 
 import (
@@ -36,6 +37,8 @@ Commands:
   migrate     apply database migrations
   seed        create demo data: parley seed --demo
   reconcile   rebuild the routing state in Redis from PostgreSQL
+  bench       load benchmarks: parley bench routing [-agents -queues -tasks -reservations -concurrency]
+  simulate    send signed Twilio webhooks to a running server: parley simulate sms|whatsapp|call --inbox ID
 
 Configuration comes from the environment: PARLEY_DATABASE_URL, PARLEY_REDIS_URL,
 PARLEY_HTTP_ADDR, PARLEY_PUBLIC_URL, PARLEY_SECRET_KEY (64 hex characters),
@@ -63,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seed(ctx, rest, getenv, stdout, log)
 	case "reconcile":
 		return reconcile(ctx, getenv, stdout, log)
+	case "bench":
+		return bench(ctx, rest, getenv, stdout, log)
+	case "simulate":
+		return simulate(ctx, rest, getenv, stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,6 +29,7 @@ import (
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/server"
+	"github.com/parleyhq/parley/sla"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -59,6 +61,12 @@ func connect(ctx context.Context, getenv func(string) string, needSecret, needRe
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_DATABASE_URL: %w", err)
+	}
+	// Singletons (email watchers, event consumers) each hold a connection
+	// for their advisory lock: pgx's default of max(4, CPUs) is too few.
+	// A pool_max_conns in the URL wins.
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		pcfg.MaxConns = max(pcfg.MaxConns, 25)
 	}
 	if d.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
@@ -117,6 +125,7 @@ type app struct {
 	handler http.Handler
 	twilio  *twilio.Channel
 	game    *gamification.Service
+	sla     *sla.Service
 }
 
 func wire(d *deps, log *slog.Logger) (*app, error) {
@@ -152,7 +161,10 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 		Name: "parley_websocket_connections", Help: "Open WebSockets (agents and visitors) on this instance.",
 	}, func() float64 { return float64(sockets.Len()) }))
 	reg.MustRegister(newQueueCollector(db, router, log))
-	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed}, log)
+	// SLA clocks follow the events outbox; their timers are asynq tasks.
+	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
+		Log: log.With("component", "sla")})
+	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
@@ -162,7 +174,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	game := gamification.New(gamification.Config{Store: db.Gamification(), Redis: d.rdb, Prefix: cfg.RedisPrefix, Bus: b,
 		Log: log.With("component", "gamification")})
 	srv.Gamification = game
-	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw}, nil
+	srv.SLA = slaSvc
+	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw, sla: slaSvc}, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
@@ -207,6 +220,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	g.Go(func() error { return a.twilio.RunConnector(gctx) })
 	g.Go(func() error { return a.game.Run(gctx) })
+	g.Go(func() error { return a.sla.Run(gctx) }) // re-creates SLA timers from PostgreSQL at start-up
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 

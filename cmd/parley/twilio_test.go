@@ -156,7 +156,9 @@ func TestTwilioSMSReachesAgentWithHistoryAndReplyLeavesThroughTwilio(t *testing.
 	if r := te.post(t, cb, twiliotest.MessageStatus(twSID, req.Sid, "delivered", "")); r.Status != http.StatusNoContent {
 		t.Fatalf("status callback: %d %s", r.Status, r.Body)
 	}
-	alice.expectWhere("delivery", func(f frame) bool { return f.str("delivery") == "delivered" && f.str("message_id") == ack.str("message_id") })
+	alice.expectWhere("delivery", func(f frame) bool {
+		return f.str("delivery") == "delivered" && f.str("message_id") == ack.str("message_id")
+	})
 	// Replays and late callbacks change nothing.
 	te.post(t, cb, twiliotest.MessageStatus(twSID, req.Sid, "delivered", ""))
 	te.post(t, cb, twiliotest.MessageStatus(twSID, req.Sid, "sent", ""))
@@ -245,7 +247,9 @@ func TestTwilioStopThenReplyFailsWithoutReachingTwilio(t *testing.T) {
 	}
 	alice.send(map[string]any{"type": "send", "conversation_id": conv, "body": "It ships tomorrow.", "client_msg_id": "r1"})
 	ack := alice.expect("ack")
-	alice.expectWhere("delivery", func(f frame) bool { return f.str("delivery") == "failed" && f.str("message_id") == ack.str("message_id") })
+	alice.expectWhere("delivery", func(f frame) bool {
+		return f.str("delivery") == "failed" && f.str("message_id") == ack.str("message_id")
+	})
 	if reqs := te.fake.Requests(); len(reqs) != 0 {
 		t.Errorf("Twilio got %d requests for an opted-out number", len(reqs))
 	}
@@ -259,7 +263,7 @@ func TestTwilioStopThenReplyFailsWithoutReachingTwilio(t *testing.T) {
 	}
 }
 
-func TestTwilioWhatsAppReplyOutsideTheWindowFails(t *testing.T) {
+func TestTwilioWhatsAppReplyOutsideTheWindowIsRefused(t *testing.T) {
 	te := newTwilioEnv(t)
 	inbox := te.createInbox(t, "whatsapp", "Billing", nil)
 	alice := te.available(t, "agent1@parley.test")
@@ -273,8 +277,16 @@ func TestTwilioWhatsAppReplyOutsideTheWindowFails(t *testing.T) {
 	// The customer's last message is now 25 hours old.
 	te.db.Pool.Exec(context.Background(), `UPDATE messages SET created_at = now() - interval '25 hours' WHERE direction = 'in'`)
 	alice.send(map[string]any{"type": "send", "conversation_id": conv, "body": "Still there?", "client_msg_id": "r2"})
-	ack := alice.expect("ack")
-	alice.expectWhere("delivery", func(f frame) bool { return f.str("delivery") == "failed" && f.str("message_id") == ack.str("message_id") })
+	// Refused at once with a clear error; nothing is stored or sent.
+	refused := alice.expectWhere("error", func(f frame) bool { return f.str("ref") == "r2" })
+	if refused.str("code") != "invalid" || !strings.Contains(refused.str("message"), "24") {
+		t.Errorf("reply outside the window: %v; want an invalid error about the 24-hour window", refused)
+	}
+	var stored int
+	te.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE body = 'Still there?'`).Scan(&stored)
+	if stored != 0 {
+		t.Errorf("the refused reply was stored %d times", stored)
+	}
 	if n := len(te.fake.Requests()); n != 1 {
 		t.Errorf("Twilio got %d requests; want 1 (none outside the window)", n)
 	}
@@ -295,10 +307,12 @@ func voiceSettings(t *testing.T, te *twilioEnv) map[string]any {
 
 func (te *twilioEnv) agentID(t *testing.T, token string) string {
 	var me struct {
-		ID string `json:"id"`
+		Agent struct {
+			ID string `json:"id"`
+		} `json:"agent"`
 	}
 	te.srv.do(t, "GET", "/api/v1/auth/me", token, nil, &me)
-	return me.ID
+	return me.Agent.ID
 }
 
 func TestTwilioCallThroughIVRIsConnectedToTheSkilledAgent(t *testing.T) {
@@ -414,5 +428,26 @@ func TestTwilioCallerHangingUpWhileQueuedAbandons(t *testing.T) {
 	}
 	if n := len(te.fake.Requests()); n != 0 {
 		t.Errorf("Twilio got %d requests", n)
+	}
+}
+
+func TestTwilioSimulateSendsSignedWebhooks(t *testing.T) {
+	te := newTwilioEnv(t)
+	sms := te.createInbox(t, "sms", "Billing", nil)
+	voice := te.createInbox(t, "voice", "General", voiceSettings(t, te))
+	getenv := func(k string) string { return te.vars[k] }
+	var out strings.Builder
+	ctx := context.Background()
+	if err := run(ctx, []string{"parley", "simulate", "sms", "--inbox", sms, "--url", te.srv.base, "--count", "3", "--concurrency", "3"}, getenv, &out, &out); err != nil {
+		t.Fatalf("simulate sms: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"parley", "simulate", "call", "--inbox", voice, "--url", te.srv.base, "--digits", "2,1", "--hangup-after", "10ms"}, getenv, &out, &out); err != nil {
+		t.Fatalf("simulate call: %v\n%s", err, out.String())
+	}
+	if n := te.count(t, `SELECT count(*) FROM conversations WHERE channel = 'sms'`); n != 3 {
+		t.Errorf("%d sms conversations; want 3\n%s", n, out.String())
+	}
+	if n := te.count(t, `SELECT count(*) FROM conversations WHERE channel = 'voice' AND status = 'abandoned' AND require ? 'zh'`); n != 1 {
+		t.Errorf("%d abandoned zh calls; want 1\n%s", n, out.String())
 	}
 }
