@@ -170,14 +170,6 @@ func (db *DB) Visitor(ctx context.Context, token string) (parley.Visitor, error)
 	return v, err
 }
 
-// AgentServedCustomer reports whether an agent has handled any conversation
-// of the customer.
-func (db *DB) AgentServedCustomer(ctx context.Context, agentID, customerID int64) (bool, error) {
-	var ok bool
-	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND agent_id = $2)`, customerID, agentID).Scan(&ok)
-	return ok, err
-}
-
 // Timeline returns a customer's conversations with their messages, newest
 // first, with ids below before (0: from the newest).
 func (db *DB) Timeline(ctx context.Context, customerID, before int64, limit int) ([]parley.Conversation, error) {

@@ -88,6 +88,17 @@ type ReportData struct {
 	Queues map[int64]parley.Queue
 	// SLA: clocks that were met (stopped in time) or breached in the range.
 	SLA []ReportClock
+	// Surveys: answers given in the range; HasSurveys is false while the
+	// survey tables do not exist.
+	Surveys    []ReportAnswer
+	HasSurveys bool
+}
+
+// ReportAnswer is one survey answer with a score.
+type ReportAnswer struct {
+	Kind  string // csat (1–5), nps (0–10), ces (1–7)
+	Score int
+	At    time.Time
 }
 
 // ReportClock is an SLA clock's result: met at its stop, or breached at its due time.
@@ -218,6 +229,32 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 		d.SLA = append(d.SLA, k)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('survey_answers') IS NOT NULL AND to_regclass('survey_requests') IS NOT NULL`).Scan(&d.HasSurveys); err != nil {
+		return d, fmt.Errorf("survey tables: %w", err)
+	}
+	if !d.HasSurveys {
+		return d, nil
+	}
+	rows, err = db.pool.Query(ctx, `SELECT a.kind, a.score, a.answered_at FROM survey_answers a JOIN survey_requests r ON r.id = a.request_id
+		WHERE a.score IS NOT NULL AND a.kind IN ('csat', 'nps', 'ces') AND a.answered_at >= $1 AND a.answered_at < $2
+		AND ($3 = 0 OR r.queue_id = $3) AND ($4 = 0 OR r.agent_id = $4 OR $4 = ANY (r.agent_ids)) AND ($5 = '' OR r.channel = $5)`,
+		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel))
+	if err != nil {
+		return d, fmt.Errorf("report survey answers: %w", err)
+	}
+	for rows.Next() {
+		var a ReportAnswer
+		if err := rows.Scan(&a.Kind, &a.Score, &a.At); err != nil {
+			rows.Close()
+			return d, err
+		}
+		a.At = a.At.UTC()
+		d.Surveys = append(d.Surveys, a)
+	}
+	rows.Close()
 	return d, rows.Err()
 }
 
@@ -277,7 +314,7 @@ const (
 	DefAcceptance   = "accepted ÷ offers × 100; offers created in the range that have ended or are pending, counted by outcome"
 	DefFCR          = "resolved conversations with no new conversation of the same customer within 7 days of resolution ÷ resolved conversations × 100; resolved in the range (those resolved less than 7 days ago are provisional)"
 	DefSLAMet       = "SLA clocks met ÷ (met + breached) × 100; met: stopped in time in the range; breached: due time passed in the range (running or stopped); canceled and replaced clocks excluded; counts per clock kind"
-	DefCSAT         = "share of 4–5 ratings on a 1–5 scale × 100"
+	DefCSAT         = "share of 4–5 ratings on a 1–5 scale × 100; survey answers given in the range (filters: the survey request's queue, agents and channel)"
 	DefNPS          = "% promoters (9–10) − % detractors (0–6)"
 	DefCES          = "mean of a 1–7 effort scale"
 )
@@ -441,9 +478,46 @@ func computeFigures(d ReportData, f ReportFilter, from, to time.Time) Figures {
 		sla[k.Kind+"_"+res]++
 	}
 	out.SLAMet = Figure{Value: pct(float64(sla["met"]), float64(sla["met"]+sla["breached"])), Unit: "percent", Definition: DefSLAMet, Counts: sla}
-	out.CSAT = Figure{Unit: "percent", Definition: DefCSAT, Note: "no survey responses are recorded yet"}
-	out.NPS = Figure{Unit: "points", Definition: DefNPS, Note: "no survey responses are recorded yet"}
-	out.CES = Figure{Unit: "score", Definition: DefCES, Note: "no survey responses are recorded yet"}
+	out.CSAT = Figure{Unit: "percent", Definition: DefCSAT}
+	out.NPS = Figure{Unit: "points", Definition: DefNPS}
+	out.CES = Figure{Unit: "score", Definition: DefCES}
+	if !d.HasSurveys {
+		out.CSAT.Note, out.NPS.Note, out.CES.Note = "no survey responses are recorded yet", "no survey responses are recorded yet", "no survey responses are recorded yet"
+		return out
+	}
+	sc := map[string]int{}
+	var cesSum float64
+	for _, a := range d.Surveys {
+		if !inRange(a.At, from, to) {
+			continue
+		}
+		switch a.Kind {
+		case "csat":
+			sc["csat_answers"]++
+			if a.Score >= 4 {
+				sc["csat_satisfied"]++
+			}
+		case "nps":
+			sc["nps_answers"]++
+			if a.Score >= 9 {
+				sc["promoters"]++
+			} else if a.Score <= 6 {
+				sc["detractors"]++
+			}
+		case "ces":
+			sc["ces_answers"]++
+			cesSum += float64(a.Score)
+		}
+	}
+	out.CSAT.Value = pct(float64(sc["csat_satisfied"]), float64(sc["csat_answers"]))
+	out.CSAT.Counts = map[string]int{"answers": sc["csat_answers"], "satisfied": sc["csat_satisfied"]}
+	if n := sc["nps_answers"]; n > 0 {
+		v := float64(sc["promoters"]-sc["detractors"]) * 100 / float64(n)
+		out.NPS.Value = &v
+	}
+	out.NPS.Counts = map[string]int{"answers": sc["nps_answers"], "promoters": sc["promoters"], "detractors": sc["detractors"]}
+	out.CES.Value = ratio(cesSum, float64(sc["ces_answers"]))
+	out.CES.Counts = map[string]int{"answers": sc["ces_answers"]}
 	return out
 }
 

@@ -149,45 +149,11 @@ func (s *Server) handleResolve() http.Handler {
 	})
 }
 
-// customerFor returns a customer id the user may see: one they have served,
-// or any for supervisors and admins.
-func (s *Server) customerFor(ctx context.Context, agent parley.Agent, raw string) (int64, error) {
-	id, err := web.ID(raw, "customer")
-	if err != nil {
-		return 0, err
-	}
-	if agent.Role.Can(parley.RoleSupervisor) {
-		return id, nil
-	}
-	ok, err := s.DB.AgentServedCustomer(ctx, agent.ID, id)
-	if err != nil {
-		return 0, err
-	} else if !ok {
-		return 0, parley.Errorf(parley.ENOTFOUND, "customer %d not found.", id)
-	}
-	return id, nil
-}
-
-func (s *Server) handleCustomer() http.Handler {
-	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		c, err := s.DB.Customer360(r.Context(), id, 0, 10)
-		if err != nil {
-			return err
-		}
-		web.JSON(w, http.StatusOK, c)
-		return nil
-	})
-}
-
 // handleTimeline pages through a customer's conversations, newest first,
 // each with its messages.
 func (s *Server) handleTimeline() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.customerFor(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		id, err := s.visibleCustomer(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
 			return err
 		}

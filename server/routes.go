@@ -48,8 +48,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/sla/calendars/{id}/holidays", s.auth(admins, s.handleImportSLADays()))
 	m.Handle("GET /api/v1/sla/at-risk", s.auth(supervisors, s.handleSLAAtRisk()))
 
-	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomer()))
-	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
+	s.customerRoutes(m) // CRM: profile, search, identities, duplicates, merge, notes, export, erasure (customers.go)
 
 	m.Handle("GET /api/v1/agent/ws", s.auth(anyone, s.handleAgentSocket()))
 
@@ -67,6 +66,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE /api/v1/quests/{id}", s.auth(supervisors, s.handleDeleteQuest()))
 	m.Handle("GET /api/v1/supervisor/snapshot", s.auth(supervisors, s.handleSnapshot()))
 	s.supervisorRoutes(m) // supervisor socket, interventions, audit log, reports (supervisorws.go)
+	s.surveyRoutes(m)     // survey definitions, feedback report, email answer page (surveys.go)
 
 	s.Webchat.Routes(m)
 	s.Twilio.Routes(m, func(h http.Handler) http.Handler { return s.auth(admins, h) })

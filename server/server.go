@@ -48,6 +48,8 @@ type Config struct {
 	// SLA serves SLA policies, calendars and clocks (nil: those routes
 	// answer unavailable).
 	SLA *sla.Service
+	// Surveys serves the email survey page (nil: it answers not found).
+	Surveys *desk.Surveys
 }
 
 // Server serves Parley's HTTP API.

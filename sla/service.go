@@ -333,7 +333,7 @@ func eventPayload(c *Clock, eng *Engine) map[string]any {
 func Frame(c *Clock, eng *Engine, now time.Time) map[string]any {
 	c.Describe(eng.Hours(c), now)
 	f := map[string]any{"type": "sla", "conversation_id": strconv.FormatInt(c.ConversationID, 10), "clock": c.Kind,
-		"clock_id": strconv.FormatInt(c.ID, 10), "state": c.State, "target_s": c.TargetS, "elapsed_s": c.ElapsedS}
+		"clock_id": strconv.FormatInt(c.ID, 10), "state": c.State, "status": c.Status, "target_s": c.TargetS, "elapsed_s": c.ElapsedS}
 	if !c.DueAt.IsZero() {
 		f["due_at"] = c.DueAt.UTC()
 	}

@@ -389,7 +389,7 @@ function onAssigned(f) {
 function onSla(f) {
   const th = state.threads.get(String(f.conversation_id));
   if (!th || !f.clock) return;
-  th.sla = { ...(th.sla || {}), [f.clock]: { kind: f.clock, state: f.state, due_at: f.due_at || '' } };
+  th.sla = { ...(th.sla || {}), [f.clock]: { kind: f.clock, state: f.state, status: f.status, due_at: f.due_at || '' } };
   if (f.state === 'warning' || f.state === 'breached') {
     toast(t(f.state === 'warning' ? 'sla.toast.warning' : 'sla.toast.breached', { kind: slaKindLabel(f.clock), customer: threadTitle(th) }), f.state === 'warning' ? 'warning' : 'error');
   }
@@ -401,7 +401,7 @@ async function loadSla(th) {
   try {
     const data = await api.get(`/conversations/${encodeURIComponent(th.id)}/sla`);
     const clocks = {};
-    for (const c of data.items || []) clocks[c.kind] = { kind: c.kind, state: c.state, due_at: c.due_at || '' };
+    for (const c of data.items || []) clocks[c.kind] = { kind: c.kind, state: c.state, status: c.status, due_at: c.due_at || '' };
     th.sla = clocks;
     renderList();
   } catch {

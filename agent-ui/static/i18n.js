@@ -119,6 +119,12 @@ const STRINGS = /* i18n:begin */ {
     "customer.stage": "Lifecycle stage",
     "customer.tags": "Tags",
     "customer.no_tags": "No tags",
+    "customer.duplicates": "Possible duplicates",
+    "customer.notes": "Notes",
+    "customer.reason.same_email": "same email",
+    "customer.reason.same_phone": "same phone",
+    "customer.reason.similar_name": "similar name",
+    "customer.reason.identity_owned": "owns a typed identity",
     "customer.identities": "Channels",
     "customer.identity_since": "since {date}",
     "customer.attributes": "Attributes",
@@ -350,7 +356,11 @@ const STRINGS = /* i18n:begin */ {
     "widget.failed": "Not sent — tap to retry",
     "widget.you": "You",
     "widget.agent": "Support",
-    "widget.unread": "{n} new messages"
+    "widget.unread": "{n} new messages",
+    "widget.rating_score": "{n} of {max}",
+    "widget.rating_comment": "Anything to add? (optional)",
+    "widget.rating_send": "Send feedback",
+    "widget.rating_thanks": "Thank you for your feedback!"
   },
   "zh-CN": {
     "app.title": "Parley — 坐席工作台",
@@ -459,6 +469,12 @@ const STRINGS = /* i18n:begin */ {
     "customer.stage": "生命周期阶段",
     "customer.tags": "标签",
     "customer.no_tags": "无标签",
+    "customer.duplicates": "可能重复的客户",
+    "customer.notes": "备注",
+    "customer.reason.same_email": "邮箱相同",
+    "customer.reason.same_phone": "电话相同",
+    "customer.reason.similar_name": "姓名相似",
+    "customer.reason.identity_owned": "拥有所输入的身份",
     "customer.identities": "渠道身份",
     "customer.identity_since": "自 {date}",
     "customer.attributes": "属性",
@@ -690,7 +706,11 @@ const STRINGS = /* i18n:begin */ {
     "widget.failed": "未发送——点击重试",
     "widget.you": "您",
     "widget.agent": "客服",
-    "widget.unread": "{n} 条新消息"
+    "widget.unread": "{n} 条新消息",
+    "widget.rating_score": "{n} / {max}",
+    "widget.rating_comment": "还有其他意见吗？（可选）",
+    "widget.rating_send": "提交反馈",
+    "widget.rating_thanks": "感谢您的反馈！"
   }
 } /* i18n:end */;
 

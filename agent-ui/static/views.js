@@ -269,6 +269,33 @@ export function customerPanel(customer, { me, currentId }) {
           )
         : h('p', { class: 'muted' }, t('customer.none')),
     ),
+    (customer.duplicates || []).length
+      ? h(
+          'section',
+          { class: 'panel-section customer-duplicates' },
+          h('h4', null, t('customer.duplicates')),
+          h(
+            'ul',
+            { class: 'duplicates' },
+            customer.duplicates.map((d) =>
+              h(
+                'li',
+                { class: 'duplicate', dataset: { customerId: String(d.customer.id) } },
+                h('span', { class: 'duplicate-name' }, d.customer.name || t('customer.unknown')),
+                h('span', { class: 'duplicate-reasons muted' }, (d.reasons || []).map((r) => t(`customer.reason.${r}`)).join(', ')),
+              ),
+            ),
+          ),
+        )
+      : null,
+    (customer.notes || []).length
+      ? h(
+          'section',
+          { class: 'panel-section customer-notes' },
+          h('h4', null, t('customer.notes')),
+          h('ul', { class: 'notes' }, customer.notes.map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
+        )
+      : null,
     attributes.length
       ? h(
           'section',
@@ -343,7 +370,7 @@ function slaDuration(ms) {
 // urgentClock picks the clock to show: breached first, then the soonest due;
 // paused clocks last. clocks maps kind to {state, due_at, ...}.
 export function urgentClock(clocks) {
-  const live = Object.values(clocks || {}).filter((c) => SLA_LIVE.includes(c.state));
+  const live = Object.values(clocks || {}).filter((c) => c.status !== 'stopped' && SLA_LIVE.includes(c.state));
   live.sort((a, b) => {
     const ra = SLA_LIVE.indexOf(a.state) === 3 ? 1 : 0;
     const rb = SLA_LIVE.indexOf(b.state) === 3 ? 1 : 0;

@@ -57,7 +57,11 @@
       "widget.failed": "Not sent — tap to retry",
       "widget.you": "You",
       "widget.agent": "Support",
-      "widget.unread": "{n} new messages"
+      "widget.unread": "{n} new messages",
+      "widget.rating_score": "{n} of {max}",
+      "widget.rating_comment": "Anything to add? (optional)",
+      "widget.rating_send": "Send feedback",
+      "widget.rating_thanks": "Thank you for your feedback!"
     },
     "zh-CN": {
       "widget.launcher_open": "在线咨询",
@@ -90,7 +94,11 @@
       "widget.failed": "未发送——点击重试",
       "widget.you": "您",
       "widget.agent": "客服",
-      "widget.unread": "{n} 条新消息"
+      "widget.unread": "{n} 条新消息",
+      "widget.rating_score": "{n} / {max}",
+      "widget.rating_comment": "还有其他意见吗？（可选）",
+      "widget.rating_send": "提交反馈",
+      "widget.rating_thanks": "感谢您的反馈！"
     }
   } /* i18n:end */;
 
@@ -803,9 +811,52 @@
       case 'error':
         onError(f);
         break;
+      case 'survey':
+        showSurvey(f);
+        break;
+      case 'rating_ack':
+        if (S.surveyCard) S.surveyCard.remove();
+        S.surveyCard = null;
+        addNotice('widget.rating_thanks');
+        break;
       default:
-        break; // survey and other frames this widget does not show
+        break; // frames this widget does not show
     }
+  }
+
+  // The rating card of a survey sent at resolution: one button per score
+  // of the first question, an optional comment, answered once.
+  function showSurvey(f) {
+    const q = Array.isArray(f.questions) && f.questions[0];
+    if (!q || typeof q.min !== 'number' || typeof q.max !== 'number' || !f.survey_id) return;
+    if (S.surveyCard) S.surveyCard.remove();
+    let score = null;
+    const buttons = [];
+    for (let n = q.min; n <= q.max; n++) {
+      const label = Array.isArray(q.choices) && q.choices[n - 1] ? q.choices[n - 1] : String(n);
+      const b = el('button', { type: 'button', class: 'parley-score', 'aria-pressed': 'false', 'aria-label': t('widget.rating_score', { n, max: q.max }) }, label);
+      b.addEventListener('click', () => {
+        score = n;
+        for (const x of buttons) x.setAttribute('aria-pressed', String(x === b));
+        send.disabled = false;
+      });
+      buttons.push(b);
+    }
+    const comment = el('textarea', { class: 'parley-rating-comment', maxlength: '2000', rows: '2', 'aria-label': t('widget.rating_comment'), placeholder: t('widget.rating_comment') });
+    const send = el('button', { type: 'button', class: 'parley-rating-send', disabled: true }, t('widget.rating_send'));
+    send.addEventListener('click', () => {
+      if (score === null) return;
+      sendFrame({ type: 'rating', survey_id: String(f.survey_id), score, comment: comment.value.trim() });
+      send.disabled = true;
+    });
+    const card = el('li', { class: 'parley-entry parley-rating', 'data-survey-id': String(f.survey_id) },
+      f.intro ? el('p', { class: 'parley-text' }, f.intro) : null,
+      el('p', { class: 'parley-text', id: `parley-rating-q-${f.survey_id}` }, q.text || ''),
+      el('div', { class: 'parley-scores', role: 'group', 'aria-labelledby': `parley-rating-q-${f.survey_id}` }, ...buttons),
+      comment, send);
+    S.surveyCard = card;
+    ui.messages.appendChild(card);
+    scrollToEnd();
   }
 
   function onHello(f) {

@@ -36,6 +36,9 @@ func (c *Channel) handleMessage(w http.ResponseWriter, r *http.Request, inbox pa
 	if in.CustomerName == "" {
 		in.CustomerName = m.From
 	}
+	if !in.NoRouting && c.surveyReply(w, r, inbox, m.From, m.Sid, m.Body) {
+		return // a survey's numbered reply: recorded, no new work
+	}
 	rcpt, err := c.backend.Receive(ctx, in)
 	if err != nil {
 		web.Error(w, r, c.log, err)

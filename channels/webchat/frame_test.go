@@ -22,7 +22,10 @@ func TestParseFrame(t *testing.T) {
 		{"blank body", `{"type":"message","body":" \n\t","client_msg_id":"c1"}`, parley.EINVALID},
 		{"huge body", `{"type":"message","body":"` + strings.Repeat("x", parley.MaxBodyBytes+1) + `","client_msg_id":"c1"}`, parley.EINVALID},
 		{"wrong field type", `{"type":"message","body":5,"client_msg_id":"c1"}`, parley.EINVALID},
-		{"rating before surveys", `{"type":"rating","score":5}`, parley.EINVALID},
+		{"rating without survey_id", `{"type":"rating","score":5}`, parley.EINVALID},
+		{"rating", `{"type":"rating","survey_id":"7","score":5,"comment":"great"}`, ""},
+		{"rating without score", `{"type":"rating","survey_id":"7"}`, parley.EINVALID},
+		{"rating out of range", `{"type":"rating","survey_id":"7","score":11}`, parley.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +50,7 @@ func FuzzParseFrame(f *testing.F) {
 			return
 		}
 		switch fr.Type {
-		case "typing":
+		case "typing", "rating":
 		case "message":
 			if parley.ValidateBody(fr.Body) != nil || parley.ValidateClientMsgID(fr.ClientMsgID, true) != nil {
 				t.Fatalf("accepted an invalid message frame %q", data)

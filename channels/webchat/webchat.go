@@ -439,7 +439,8 @@ func parseFrame(data []byte) (inbound, error) {
 	case "typing":
 		return f, nil
 	case "rating":
-		return f, parley.Errorf(parley.EINVALID, "Surveys are not enabled on this inbox.")
+		_, err := parseRating(data)
+		return f, err
 	}
 	return f, parley.Errorf(parley.EINVALID, "Unknown frame type %q.", f.Type)
 }
@@ -476,6 +477,8 @@ func (s *visitorSocket) onFrame(ctx context.Context, data []byte) {
 		}
 		s.conn.Send(map[string]any{"type": "ack", "client_msg_id": f.ClientMsgID, "message_id": web.IDString(r.Message.ID), "seq": r.Message.Seq})
 		s.sendQueue(ctx)
+	case "rating":
+		s.onRating(ctx, data)
 	case "typing":
 		if s.hasConv && s.conv.Status.Open() {
 			s.c.backend.Typing(ctx, s.conv, true)

@@ -58,7 +58,7 @@ func newBrowser(t *testing.T) context.Context {
 
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		shot := filepath.Join(t.TempDir(), "failure.png")
@@ -75,7 +75,7 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 // waitJS polls a JavaScript condition until it is true.
 func waitJS(cond string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(12*time.Second))(ctx, tg)
+		_, err := chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second))(ctx, tg)
 		return err
 	})
 }

@@ -244,7 +244,7 @@ func (w *ws) expect(typ string) frame {
 
 func (w *ws) expectWhere(typ string, ok func(frame) bool) frame {
 	w.t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(20 * time.Second)
 	for {
 		select {
 		case f, open := <-w.frames:
@@ -255,7 +255,7 @@ func (w *ws) expectWhere(typ string, ok func(frame) bool) frame {
 				return f
 			}
 		case <-timeout:
-			w.t.Fatalf("%s: no %q frame within 10s", w.name, typ)
+			w.t.Fatalf("%s: no %q frame within 20s", w.name, typ)
 		}
 	}
 }

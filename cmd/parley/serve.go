@@ -126,6 +126,7 @@ type app struct {
 	twilio  *twilio.Channel
 	game    *gamification.Service
 	sla     *sla.Service
+	surveys *desk.Surveys
 }
 
 func wire(d *deps, log *slog.Logger) (*app, error) {
@@ -175,7 +176,9 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 		Log: log.With("component", "gamification")})
 	srv.Gamification = game
 	srv.SLA = slaSvc
-	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw, sla: slaSvc}, nil
+	// Feedback surveys follow the events outbox too (conversation.resolved).
+	srv.Surveys = desk.NewSurveys(dk, cfg.SecretKey, cfg.PublicURL)
+	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw, sla: slaSvc, surveys: srv.Surveys}, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
@@ -220,6 +223,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	g.Go(func() error { return a.twilio.RunConnector(gctx) })
 	g.Go(func() error { return a.game.Run(gctx) })
+	g.Go(func() error { return a.surveys.Run(gctx) })
 	g.Go(func() error { return a.sla.Run(gctx) }) // re-creates SLA timers from PostgreSQL at start-up
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()

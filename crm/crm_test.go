@@ -1,0 +1,60 @@
+package crm
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/parleyhq/parley"
+)
+
+func TestCustomerIdentityNormalisation(t *testing.T) {
+	for _, c := range []struct {
+		in   parley.Identity
+		want string
+		ok   bool
+	}{
+		{parley.Identity{Channel: "email", Address: " Mei.Ling@Example.COM "}, "mei.ling@example.com", true},
+		{parley.Identity{Channel: "sms", Address: "+1 (415) 555-0123"}, "+14155550123", true},
+		{parley.Identity{Channel: "whatsapp", Address: "whatsapp:+8613800138000"}, "+8613800138000", true},
+		{parley.Identity{Channel: "sms", Address: "555-0123"}, "", false},
+		{parley.Identity{Channel: "email", Address: "not an email"}, "", false},
+		{parley.Identity{Channel: "fax", Address: "1"}, "", false},
+		{parley.Identity{Channel: "telegram", Address: " 12345 "}, "12345", true},
+	} {
+		got, err := NormalizeIdentity(c.in)
+		if (err == nil) != c.ok || (c.ok && got.Address != c.want) {
+			t.Errorf("NormalizeIdentity(%v) = %q, %v; want %q ok=%v", c.in, got.Address, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestCustomerMergeRuleKeepsTargetAndMergedCopy(t *testing.T) {
+	got, added := MergeAttributes(map[string]string{"plan": "gold", "a": "1"}, map[string]string{"plan": "silver", "a": "1", "region": "CA"})
+	want := map[string]string{"plan": "gold", "a": "1", "merged.plan": "silver", "region": "CA"}
+	if !maps.Equal(got, want) || !slices.Equal(added, []string{"merged.plan", "region"}) {
+		t.Errorf("MergeAttributes = %v, %v; want %v, [merged.plan region]", got, added, want)
+	}
+	tags, addedTags := MergeTags([]string{"vip"}, []string{"sms", "vip"})
+	if !slices.Equal(tags, []string{"vip", "sms"}) || !slices.Equal(addedTags, []string{"sms"}) {
+		t.Errorf("MergeTags = %v, %v", tags, addedTags)
+	}
+}
+
+func TestCustomerNameKeyNeedsTwoWords(t *testing.T) {
+	if NameKey("  Mei   LING ") != "mei ling" || NameKey("Alex") != "" {
+		t.Errorf("NameKey: %q %q", NameKey("  Mei   LING "), NameKey("Alex"))
+	}
+}
+
+func TestCustomerPatchValidates(t *testing.T) {
+	p := Profile{Customer: parley.Customer{Stage: StageLead}}
+	bad, tz := "famous", "Mars/Base"
+	if err := (Patch{Stage: &bad, Timezone: &tz}).Apply(&p); parley.ErrorCode(err) != parley.EINVALID || len(parley.ErrorFields(err)) != 2 {
+		t.Errorf("bad patch: %v %v", err, parley.ErrorFields(err))
+	}
+	st, ph := StageAtRisk, "+44 20 7946 0958"
+	if err := (Patch{Stage: &st, Phone: &ph}).Apply(&p); err != nil || p.Stage != StageAtRisk || p.Phone != "+442079460958" {
+		t.Errorf("good patch: %v %+v", err, p)
+	}
+}

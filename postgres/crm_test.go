@@ -1,0 +1,61 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/crm"
+)
+
+func TestCustomerMergeRefusesTwoOpenChatsInOneInboxAndUnmergeTwice(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	admin := parley.Agent{Name: "Ada", Role: parley.RoleAdmin}
+	a, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550100"}, Body: "a", DedupeKey: "a"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550101"}, Body: "b", DedupeKey: "b"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, tb := a.Conversation.CustomerID, b.Conversation.CustomerID
+	if _, err := db.Merge(ctx, ta, tb, admin); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Fatalf("merge with two open chats in one inbox: %v; want conflict", err)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1`, b.Conversation.ID); err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.Merge(ctx, ta, tb, admin)
+	if err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	if _, err := db.Merge(ctx, ta, tb, admin); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Errorf("second merge: %v; want conflict", err)
+	}
+	if d, _ := db.Duplicates(ctx, ta); len(d) != 0 {
+		t.Errorf("a merged customer is still suggested: %+v", d)
+	}
+	if _, err := db.Unmerge(ctx, ta, m.ID, admin); err != nil {
+		t.Fatalf("unmerge: %v", err)
+	}
+	if _, err := db.Unmerge(ctx, ta, m.ID, admin); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Errorf("second unmerge: %v; want conflict", err)
+	}
+	p, _ := db.Profile(ctx, tb)
+	if p.MergedInto != 0 {
+		t.Errorf("unmerged customer still merged into %d", p.MergedInto)
+	}
+	// The access log is append-only.
+	if _, err := db.Pool().Exec(ctx, `DELETE FROM customer_access_log`); err == nil {
+		t.Error("deleting the access log succeeded; want refused")
+	}
+	// An agent who neither handled the customer nor is in the queue cannot see it.
+	if ok, err := db.CustomerVisible(ctx, parley.Agent{ID: 999, Role: parley.RoleAgent}, ta); err != nil || ok {
+		t.Errorf("outsider visible = %v, %v; want false", ok, err)
+	}
+	if err := (crm.Patch{}).Apply(&p); err != nil {
+		t.Error(err)
+	}
+}
