@@ -77,21 +77,7 @@ func (s *Server) runAgentSocket(ctx context.Context, conn *socket.Conn, agent pa
 	}
 	conn.Send(hello)
 
-	frames := make(chan []byte)
-	go func() {
-		defer close(frames)
-		for {
-			data, err := conn.Read()
-			if err != nil {
-				return
-			}
-			select {
-			case frames <- data:
-			case <-conn.Done():
-				return
-			}
-		}
-	}()
+	frames := conn.Frames()
 	beat := time.NewTicker(heartbeatEvery)
 	defer beat.Stop()
 	for {

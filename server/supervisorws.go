@@ -233,21 +233,7 @@ func (s *Server) runSupervisorSocket(ctx context.Context, conn *socket.Conn, hub
 	defer hub.leave(c)
 	monitored := map[int64]bool{}
 
-	frames := make(chan []byte)
-	go func() {
-		defer close(frames)
-		for {
-			data, err := conn.Read()
-			if err != nil {
-				return
-			}
-			select {
-			case frames <- data:
-			case <-conn.Done():
-				return
-			}
-		}
-	}()
+	frames := conn.Frames()
 	for {
 		select {
 		case data, ok := <-frames:

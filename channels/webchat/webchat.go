@@ -293,21 +293,7 @@ func (s *visitorSocket) run(ctx context.Context, afterConv string, afterSeq int6
 		s.sendQueue(ctx)
 	}
 
-	frames := make(chan []byte)
-	go func() {
-		defer close(frames)
-		for {
-			data, err := s.conn.Read()
-			if err != nil {
-				return
-			}
-			select {
-			case frames <- data:
-			case <-s.conn.Done():
-				return
-			}
-		}
-	}()
+	frames := s.conn.Frames()
 	tick := time.NewTicker(QueueUpdateEvery)
 	defer tick.Stop()
 	for {

@@ -205,6 +205,28 @@ func (c *Conn) Read() ([]byte, error) {
 	}
 }
 
+// Frames reads the socket in its own goroutine and delivers each text
+// frame; the channel closes when the socket ends. Call it once, instead of
+// Read, from the goroutine that serves the socket.
+func (c *Conn) Frames() <-chan []byte {
+	frames := make(chan []byte)
+	go func() {
+		defer close(frames)
+		for {
+			data, err := c.Read()
+			if err != nil {
+				return
+			}
+			select {
+			case frames <- data:
+			case <-c.done:
+				return
+			}
+		}
+	}()
+	return frames
+}
+
 // Close sends a close frame with code and reason and ends the socket.
 func (c *Conn) Close(code int, reason string) {
 	c.once.Do(func() {
