@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // EmailProgress is how far an inbox's IMAP folder has been imported.
@@ -270,52 +269,6 @@ func (db *DB) EmailReplyContext(ctx context.Context, convID int64) (EmailReply, 
 		}
 	}
 	return r, nil
-}
-
-// Lease is a PostgreSQL session advisory lock held on a dedicated
-// connection: it lasts while the connection does.
-type Lease struct {
-	conn *pgxpool.Conn
-	key  string
-}
-
-// TryLease takes the advisory lock named key unless another session holds
-// it (ok false).
-func (db *DB) TryLease(ctx context.Context, key string) (*Lease, bool, error) {
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("lease %s: %w", key, err)
-	}
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, key).Scan(&got); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("lease %s: %w", key, err)
-	}
-	if !got {
-		conn.Release()
-		return nil, false, nil
-	}
-	return &Lease{conn: conn, key: key}, true, nil
-}
-
-// Alive checks that the lease's connection (and so the lock) still holds.
-func (l *Lease) Alive(ctx context.Context) error {
-	// A session lock lasts as long as its session: a live connection holds it.
-	if _, err := l.conn.Exec(ctx, `SELECT 1`); err != nil {
-		return fmt.Errorf("lease %s lost: %w", l.key, err)
-	}
-	return nil
-}
-
-// Release unlocks and returns the connection; a connection that cannot
-// unlock is closed, which ends the lock too.
-func (l *Lease) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, l.key); err != nil {
-		l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
 }
 
 // EmailLeaseKey names the lease of an inbox's watcher.

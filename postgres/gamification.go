@@ -8,16 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/gamification"
 )
-
-// gamificationLockKey is the advisory lock of the gamification processor.
-const gamificationLockKey int64 = 0x7061726c65790008 // "parley" + 8
-
-// lockClass and lockObj are how pg_locks shows gamificationLockKey.
-var lockClass, lockObj = int64(uint64(gamificationLockKey) >> 32), int64(uint64(gamificationLockKey) & 0xffffffff)
 
 // Gamification is the gamification store (gamification.Store).
 type Gamification struct{ db *DB }
@@ -32,54 +25,10 @@ func (g *Gamification) InTx(ctx context.Context, fn func(gamification.Tx) error)
 	return g.db.inTx(ctx, func(tx pgx.Tx) error { return fn(&gamTx{tx}) })
 }
 
-type lease struct{ conn *pgxpool.Conn }
-
-func (l *lease) Alive(ctx context.Context) error {
-	var held bool
-	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-		AND classid::bigint = $1 AND objid::bigint = $2 AND granted)`, lockClass, lockObj).Scan(&held)
-	if err != nil {
-		return err
-	}
-	if !held {
-		return errors.New("advisory lock not held")
-	}
-	return nil
-}
-
-func (l *lease) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, gamificationLockKey); err != nil {
-		// Closing the session drops its locks.
-		l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
-}
-
 // Lock waits until this session holds the processor's advisory lock. The
 // lock lives on one pooled connection, held until Release.
 func (g *Gamification) Lock(ctx context.Context) (gamification.Lease, error) {
-	conn, err := g.db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("gamification lock: %w", err)
-	}
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, gamificationLockKey).Scan(&ok); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("gamification lock: %w", err)
-		}
-		if ok {
-			return &lease{conn}, nil
-		}
-		select {
-		case <-ctx.Done():
-			conn.Release()
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
+	return g.db.WaitLease(ctx, "parley:gamification")
 }
 
 // Settings returns the stored settings (partial; merged over defaults by

@@ -2,18 +2,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sla"
 )
-
-// slaLockKey is the advisory lock of the SLA processor.
-const slaLockKey int64 = 0x7061726c65790053 // "parley" + "S"
 
 // SLA is the SLA store (sla.Store).
 type SLA struct{ db *DB }
@@ -28,53 +23,9 @@ func (s *SLA) InTx(ctx context.Context, fn func(sla.Tx) error) error {
 	return s.db.inTx(ctx, func(tx pgx.Tx) error { return fn(&slaTx{tx}) })
 }
 
-type slaLease struct{ conn *pgxpool.Conn }
-
-func (l *slaLease) Alive(ctx context.Context) error {
-	var held bool
-	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-		AND classid::bigint = $1 AND objid::bigint = $2 AND granted)`,
-		int64(uint64(slaLockKey)>>32), int64(uint64(slaLockKey)&0xffffffff)).Scan(&held)
-	if err != nil {
-		return err
-	}
-	if !held {
-		return errors.New("advisory lock not held")
-	}
-	return nil
-}
-
-func (l *slaLease) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, slaLockKey); err != nil {
-		l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
-}
-
 // Lock waits until this session holds the SLA processor's advisory lock.
 func (s *SLA) Lock(ctx context.Context) (sla.Lease, error) {
-	conn, err := s.db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sla lock: %w", err)
-	}
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, slaLockKey).Scan(&ok); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("sla lock: %w", err)
-		}
-		if ok {
-			return &slaLease{conn}, nil
-		}
-		select {
-		case <-ctx.Done():
-			conn.Release()
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
+	return s.db.WaitLease(ctx, "parley:sla")
 }
 
 const policyColumns = `id, name, position, enabled, match, targets, business_hours, COALESCE(calendar_id, 0), warn_percent, escalations, created_at, updated_at`
