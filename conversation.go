@@ -2,6 +2,7 @@ package parley
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,6 +113,15 @@ type Attachment struct {
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
 	URL         string `json:"url,omitempty"`
+	// Refused says why an attachment was recorded but not kept (an email
+	// attachment over the size limit); such an attachment has no URL.
+	Refused string `json:"refused,omitempty"`
+}
+
+// EmailAttachmentURL is where an attachment of an email message is
+// downloaded: its position in the message's attachments.
+func EmailAttachmentURL(messageID int64, index int) string {
+	return "/api/v1/messages/" + strconv.FormatInt(messageID, 10) + "/attachments/" + strconv.Itoa(index)
 }
 
 // MaxBodyBytes bounds the body of one message.

@@ -275,3 +275,18 @@ func (db *DB) EmailReplyContext(ctx context.Context, convID int64) (EmailReply, 
 func EmailLeaseKey(inboxID int64) string {
 	return "parley:email:inbox:" + strconv.FormatInt(inboxID, 10)
 }
+
+// EmailAttachmentFile returns a stored attachment of the email behind a
+// message by its position. ENOTFOUND when the message came by no email, the
+// position is unknown, or the attachment was refused (recorded, not stored).
+func (db *DB) EmailAttachmentFile(ctx context.Context, messageRowID int64, position int) (EmailAttachment, error) {
+	var a EmailAttachment
+	err := db.pool.QueryRow(ctx, `SELECT a.name, a.content_type, a.size, a.inline, a.data, a.refused FROM email_attachments a
+		JOIN email_messages e ON e.id = a.email_message_id
+		WHERE e.message_row_id = $1 AND a.position = $2 AND a.data IS NOT NULL AND a.refused = ''`, messageRowID, position).
+		Scan(&a.Name, &a.ContentType, &a.Size, &a.Inline, &a.Data, &a.Refused)
+	if err != nil {
+		return a, notFound(err, "attachment of message", fmt.Sprintf("%d/%d", messageRowID, position))
+	}
+	return a, nil
+}

@@ -20,6 +20,14 @@ func scanMessage(row pgx.Row) (parley.Message, error) {
 	if m.Attachments == nil {
 		m.Attachments = []parley.Attachment{}
 	}
+	if m.Channel == parley.ChannelEmail && m.Direction == parley.DirectionIn {
+		// An imported email's attachments are downloaded from the API.
+		for i := range m.Attachments {
+			if a := &m.Attachments[i]; a.URL == "" && a.Refused == "" {
+				a.URL = parley.EmailAttachmentURL(m.ID, i)
+			}
+		}
+	}
 	return m, err
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/postgres"
 )
 
 // list is the v1 list envelope.
@@ -185,10 +186,23 @@ func (s *Server) handleInboxes() http.Handler {
 		if err != nil {
 			return err
 		}
-		for i := range is {
-			is[i] = is[i].Redacted()
+		// Email inboxes show their IMAP watcher's status, as in GET /inboxes/{id}.
+		type inboxWithStatus struct {
+			parley.InboxConfig
+			Status *postgres.EmailStatus `json:"status,omitempty"`
 		}
-		web.JSON(w, http.StatusOK, listOf(is))
+		out := make([]inboxWithStatus, len(is))
+		for i := range is {
+			out[i].InboxConfig = is[i].Redacted()
+			if is[i].Channel == parley.ChannelEmail {
+				st, err := s.DB.EmailStatus(r.Context(), is[i].ID)
+				if err != nil {
+					return err
+				}
+				out[i].Status = &st
+			}
+		}
+		web.JSON(w, http.StatusOK, listOf(out))
 		return nil
 	})
 }

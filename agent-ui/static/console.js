@@ -10,6 +10,7 @@ import { t, tOr, formatDateTime } from './i18n.js';
 import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, statusLabel, slaBadgeText, slaKindLabel } from './views.js';
 import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
+import { Inboxes } from './inboxes.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -60,6 +61,7 @@ const state = {
 const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
+const inboxes = new Inboxes({ api }); // admins' inbox list with email status
 
 const el = {};
 
@@ -183,8 +185,9 @@ function startSession(agent) {
   setPresenceControl(PRESENCES.includes(wanted) ? wanted : 'offline');
   renderAll({ force: true });
   connect();
-  game.start();
+  game.start(state.agent);
   cockpit.start(state.agent);
+  inboxes.start(state.agent);
 }
 
 function connect() {
@@ -222,6 +225,7 @@ function stopSession() {
   el.toasts.replaceChildren();
   game.stop();
   cockpit.stop();
+  inboxes.stop();
 }
 
 function sessionEnded() {

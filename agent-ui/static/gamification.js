@@ -1,7 +1,9 @@
 // Gamification in the console: the agent's level and points in the header,
 // a toast for every "points" and "badge" frame, and the leaderboard panel
 // (period switch, the agent's own progress, badges, quests and the
-// leaderboard opt-out). Every string goes through i18n; text from the server
+// leaderboard opt-out) with, for admins, the point rules editor (enabled,
+// points and daily cap of each rule, saved with PUT /gamification/rules).
+// Every string goes through i18n; text from the server
 // (names, reasons, quest titles) is only ever set as text.
 
 import { h } from './dom.js';
@@ -20,6 +22,8 @@ export class Gamification {
     this.period = readPeriod();
     this.active = false;
     this.refreshTimer = 0;
+    this.admin = false;
+    this.rules = null; // settings from GET /gamification/rules while the editor is open
     onLanguageChange(() => this.render());
   }
 
@@ -41,6 +45,11 @@ export class Gamification {
       badges: $('game-badges'),
       quests: $('game-quests'),
       public: $('leaderboard-public'),
+      rulesSection: $('game-rules-section'),
+      rulesOpen: $('game-rules-open'),
+      rulesForm: $('game-rules-form'),
+      rulesList: $('game-rules-list'),
+      rulesStatus: $('game-rules-status'),
     };
     if (!this.el.panel) return;
     this.el.open.addEventListener('click', () => (this.el.panel.hidden ? this.openPanel() : this.closePanel()));
@@ -50,11 +59,21 @@ export class Gamification {
       if (e.key === 'Escape') this.closePanel();
     });
     this.el.public.addEventListener('change', () => this.setPublic(this.el.public.checked));
+    if (this.el.rulesSection) {
+      this.el.rulesOpen.addEventListener('click', () => (this.el.rulesForm.hidden ? this.openRules() : this.closeRules()));
+      this.el.rulesForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.saveRules();
+      });
+    }
   }
 
-  start() {
+  // start shows the rules editor's entry to admins (agent.role).
+  start(agent) {
     this.bind();
     this.active = true;
+    this.admin = Boolean(agent && agent.role === 'admin');
+    if (this.el && this.el.rulesSection) this.el.rulesSection.hidden = !this.admin;
     this.refreshMe();
   }
 
@@ -63,9 +82,89 @@ export class Gamification {
     this.me = null;
     this.board = null;
     clearTimeout(this.refreshTimer);
+    this.admin = false;
+    this.rules = null;
     if (this.el && this.el.panel) {
       this.el.panel.hidden = true;
       this.el.summary.hidden = true;
+    }
+    if (this.el && this.el.rulesSection) {
+      this.el.rulesSection.hidden = true;
+      this.closeRules();
+    }
+  }
+
+  async openRules() {
+    if (!this.admin) return;
+    this.el.rulesForm.hidden = false;
+    this.el.rulesOpen.setAttribute('aria-expanded', 'true');
+    this.setRulesStatus('', '');
+    try {
+      this.rules = await this.api.get('/gamification/rules');
+    } catch {
+      this.rules = null;
+      this.setRulesStatus('error', t('game.rules.load_error'));
+    }
+    this.renderRules();
+  }
+
+  closeRules() {
+    this.rules = null;
+    this.el.rulesForm.hidden = true;
+    this.el.rulesOpen.setAttribute('aria-expanded', 'false');
+    this.el.rulesList.replaceChildren();
+    this.setRulesStatus('', '');
+  }
+
+  setRulesStatus(state, text) {
+    this.el.rulesStatus.dataset.state = state;
+    this.el.rulesStatus.textContent = text;
+  }
+
+  renderRules() {
+    if (!this.el || !this.el.rulesList) return;
+    const rules = (this.rules && this.rules.rules) || [];
+    this.el.rulesList.replaceChildren(
+      ...rules.map((r) => {
+        const name = tOr(`game.rule.${r.key}`, r.key);
+        const enabled = h('input', { type: 'checkbox', class: 'rule-enabled', 'aria-label': t('game.rules.enabled_of', { rule: name }) });
+        enabled.checked = Boolean(r.enabled);
+        const points = h('input', {
+          type: 'number', class: 'rule-points', step: '1', required: true, value: String(r.points),
+          min: isPenalty(r.key) ? '-1000' : '0', max: isPenalty(r.key) ? '0' : '1000',
+          'aria-label': t('game.rules.points_of', { rule: name }),
+        });
+        const cap = h('input', {
+          type: 'number', class: 'rule-cap', step: '1', min: '0', max: '100000', required: true, value: String(r.daily_cap || 0),
+          'aria-label': t('game.rules.daily_cap_of', { rule: name }),
+        });
+        return h('tr', { dataset: { rule: r.key } },
+          h('th', { scope: 'row', class: 'rule-name' }, name),
+          h('td', {}, enabled),
+          h('td', { class: 'num' }, points),
+          h('td', { class: 'num' }, cap));
+      }),
+    );
+  }
+
+  async saveRules() {
+    if (!this.admin || !this.rules) return;
+    const rules = [...this.el.rulesList.querySelectorAll('tr[data-rule]')].map((row) => ({
+      key: row.dataset.rule,
+      enabled: row.querySelector('.rule-enabled').checked,
+      points: Math.trunc(Number(row.querySelector('.rule-points').value) || 0),
+      daily_cap: Math.trunc(Number(row.querySelector('.rule-cap').value) || 0),
+    }));
+    this.setRulesStatus('working', t('game.rules.saving'));
+    try {
+      this.rules = await this.api.request('PUT', '/gamification/rules', { rules });
+      this.renderRules();
+      this.setRulesStatus('done', t('game.rules.saved'));
+    } catch (err) {
+      const fields = (err && err.fields) || {};
+      const first = Object.keys(fields)[0];
+      const detail = first ? `${tOr(`game.rule.${first.replace(/^rules\./, '')}`, first)}: ${fields[first]}` : (err && err.message) || '';
+      this.setRulesStatus('error', t('game.rules.save_error', { detail }));
     }
   }
 
@@ -147,6 +246,7 @@ export class Gamification {
     this.renderPeriods();
     this.renderProgress();
     this.renderBoard();
+    this.renderRules();
   }
 
   renderSummary() {
@@ -254,6 +354,11 @@ export class Gamification {
           )),
     );
   }
+}
+
+// Penalties (their points are zero or negative).
+function isPenalty(key) {
+  return key === 'missed_offer' || key === 'sla_breach';
 }
 
 function levelName(level) {

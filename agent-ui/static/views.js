@@ -55,6 +55,16 @@ function attachmentList(attachments) {
     { class: 'attachments' },
     attachments.map((a) => {
       const label = a.name || a.filename || t('msg.attachment');
+      if (a.refused) {
+        return h('li', { class: 'attachment-refused' }, t('msg.attachment_refused', { name: label, reason: a.refused }));
+      }
+      const url = String(a.url || '');
+      if (url.startsWith('/api/')) {
+        // A file kept by Parley (an email attachment): downloaded with the session cookie.
+        const link = h('a', { class: 'attachment-link', download: label }, label);
+        link.setAttribute('href', url);
+        return h('li', null, link);
+      }
       const href = safeHref(a.url);
       return h('li', null, href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
     }),

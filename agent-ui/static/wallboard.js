@@ -12,6 +12,7 @@ import { ReconnectingSocket } from './socket.js';
 const SVG = 'http://www.w3.org/2000/svg';
 const MEDIA = ['voice', 'chat', 'email'];
 const PRESENCES = ['available', 'away', 'offline'];
+const TEAMS_REFRESH_MS = 30000;
 const CHANNELS = ['webchat', 'sms', 'whatsapp', 'email', 'voice', 'telegram', 'messenger', 'wechat'];
 
 function supervisorSocketURL(token) {
@@ -98,6 +99,8 @@ export class Cockpit {
     this.monitoring = null; // { id, conversation, messages: [] }
     this.tick = 0;
     this.skewMs = 0;
+    this.teams = null; // today's team standings: { items } or { error: true }
+    this.teamsTimer = 0;
     onLanguageChange(() => {
       if (this.el && this.agent) this.renderAll();
     });
@@ -117,6 +120,7 @@ export class Cockpit {
       queues: $('wallboard-queues'),
       waiting: $('wallboard-waiting'),
       agents: $('wallboard-agents'),
+      teams: $('wallboard-teams'),
       sla: $('wallboard-sla'),
       monitor: $('monitor-panel'),
       monitorTitle: $('monitor-title'),
@@ -191,6 +195,8 @@ export class Cockpit {
     this.socket = null;
     clearInterval(this.tick);
     this.tick = 0;
+    clearInterval(this.teamsTimer);
+    this.teamsTimer = 0;
   }
 
   connect() {
@@ -205,6 +211,20 @@ export class Cockpit {
     this.socket.start();
     clearInterval(this.tick);
     this.tick = setInterval(() => this.renderClocks(), 1000);
+    clearInterval(this.teamsTimer);
+    this.loadTeams();
+    this.teamsTimer = setInterval(() => this.loadTeams(), TEAMS_REFRESH_MS);
+  }
+
+  // loadTeams fetches today's team standings (gamification).
+  async loadTeams() {
+    try {
+      const data = await this.api.get('/leaderboard/teams?period=day');
+      this.teams = { items: (data && data.items) || [] };
+    } catch {
+      this.teams = { items: [], error: true };
+    }
+    if (this.el && !this.el.cockpit.hidden) this.renderTeams();
   }
 
   setStatus(state, text) {
@@ -290,7 +310,23 @@ export class Cockpit {
     this.renderWaiting();
     this.renderAgents();
     this.renderSLA();
+    this.renderTeams();
     this.renderMonitor();
+  }
+
+  renderTeams() {
+    if (!this.el.teams) return;
+    const teams = this.teams;
+    const items = (teams && teams.items) || [];
+    const rows = items.map((s) => h('tr', { dataset: { teamId: s.team_id, rank: s.rank } },
+      h('td', { class: 'team-rank num' }, String(s.rank)),
+      h('th', { scope: 'row', class: 'team-name' }, s.name),
+      h('td', { class: 'team-points num' }, String(s.points))));
+    if (rows.length === 0) {
+      const text = !teams ? t('wallboard.teams_loading') : teams.error ? t('wallboard.teams_error') : t('wallboard.no_teams');
+      rows.push(h('tr', {}, h('td', { class: 'empty', colspan: '3' }, text)));
+    }
+    this.el.teams.replaceChildren(...rows);
   }
 
   renderSLA() {

@@ -78,7 +78,7 @@ func (e *Email) Identity() parley.Identity {
 func (e *Email) Inbound(inboxID int64) parley.Inbound {
 	var files []parley.Attachment
 	for _, f := range e.Attachments {
-		files = append(files, parley.Attachment{Name: f.Name, ContentType: f.ContentType, Size: f.Size})
+		files = append(files, parley.Attachment{Name: f.Name, ContentType: f.ContentType, Size: f.Size, Refused: f.Refused})
 	}
 	subject := e.Subject
 	if subject == "" {
