@@ -98,6 +98,9 @@ type Message struct {
 	Delivery       string        `json:"delivery,omitempty"`
 	ClientMsgID    string        `json:"client_msg_id,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
+	// HTMLURL is where the sanitised HTML of an imported email is shown
+	// (only for email messages that had an HTML body).
+	HTMLURL string `json:"html_url,omitempty"`
 }
 
 // MessageSender is who wrote a message.
@@ -122,6 +125,11 @@ type Attachment struct {
 // downloaded: its position in the message's attachments.
 func EmailAttachmentURL(messageID int64, index int) string {
 	return "/api/v1/messages/" + strconv.FormatInt(messageID, 10) + "/attachments/" + strconv.Itoa(index)
+}
+
+// EmailHTMLURL is where the sanitised HTML of an email message is served.
+func EmailHTMLURL(messageID int64) string {
+	return "/api/v1/messages/" + strconv.FormatInt(messageID, 10) + "/html"
 }
 
 // MaxBodyBytes bounds the body of one message.

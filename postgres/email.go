@@ -290,3 +290,14 @@ func (db *DB) EmailAttachmentFile(ctx context.Context, messageRowID int64, posit
 	}
 	return a, nil
 }
+
+// EmailHTML returns the sanitised HTML of the email behind a message.
+// ENOTFOUND when the message came by no email or the email had no HTML.
+func (db *DB) EmailHTML(ctx context.Context, messageRowID int64) (string, error) {
+	var h string
+	err := db.pool.QueryRow(ctx, `SELECT html_body FROM email_messages WHERE message_row_id = $1 AND html_body <> ''`, messageRowID).Scan(&h)
+	if err != nil {
+		return "", notFound(err, "HTML of message", messageRowID)
+	}
+	return h, nil
+}

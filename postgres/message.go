@@ -9,13 +9,18 @@ import (
 )
 
 const messageColumns = `m.id, m.conversation_id, m.seq, m.direction, m.private, m.sender_type, COALESCE(m.sender_id, 0), m.sender_name,
-	m.channel, m.body, m.attachments, m.delivery, m.client_msg_id, m.created_at`
+	m.channel, m.body, m.attachments, m.delivery, m.client_msg_id, m.created_at,
+	CASE WHEN m.channel = 'email' THEN EXISTS (SELECT 1 FROM email_messages e WHERE e.message_row_id = m.id AND e.html_body <> '') ELSE false END`
+
+// messageColumns' last column (whether an email message has HTML) looks at
+// email_messages only for channel email, through email_messages_row_idx.
 
 func scanMessage(row pgx.Row) (parley.Message, error) {
 	var m parley.Message
 	var dir, ch string
+	var hasHTML bool
 	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &dir, &m.Private, &m.Sender.Type, &m.Sender.ID, &m.Sender.Name,
-		&ch, &m.Body, &m.Attachments, &m.Delivery, &m.ClientMsgID, &m.CreatedAt)
+		&ch, &m.Body, &m.Attachments, &m.Delivery, &m.ClientMsgID, &m.CreatedAt, &hasHTML)
 	m.Direction, m.Channel, m.CreatedAt = parley.Direction(dir), parley.Channel(ch), m.CreatedAt.UTC()
 	if m.Attachments == nil {
 		m.Attachments = []parley.Attachment{}
@@ -27,6 +32,9 @@ func scanMessage(row pgx.Row) (parley.Message, error) {
 				a.URL = parley.EmailAttachmentURL(m.ID, i)
 			}
 		}
+	}
+	if hasHTML {
+		m.HTMLURL = parley.EmailHTMLURL(m.ID)
 	}
 	return m, err
 }

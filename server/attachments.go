@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,14 +23,7 @@ func (s *Server) handleAttachment() http.Handler {
 		if err != nil || index < 0 {
 			return parley.Errorf(parley.ENOTFOUND, "attachment %q not found.", r.PathValue("index"))
 		}
-		m, err := s.DB.Message(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if _, err := s.conversationFor(r.Context(), agentFrom(r.Context()), web.IDString(m.ConversationID)); err != nil {
-			if parley.ErrorCode(err) == parley.ENOTFOUND {
-				return parley.Errorf(parley.ENOTFOUND, "message %d not found.", id)
-			}
+		if err := s.checkMessageVisible(r, id); err != nil {
 			return err
 		}
 		a, err := s.DB.EmailAttachmentFile(r.Context(), id, index)
@@ -49,6 +43,56 @@ func (s *Server) handleAttachment() http.Handler {
 		h.Set("Cache-Control", "private, no-store")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(a.Data)
+		return nil
+	})
+}
+
+// checkMessageVisible returns ENOTFOUND unless the user may see the
+// conversation of message id.
+func (s *Server) checkMessageVisible(r *http.Request, id int64) error {
+	m, err := s.DB.Message(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.conversationFor(r.Context(), agentFrom(r.Context()), web.IDString(m.ConversationID)); err != nil {
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			return parley.Errorf(parley.ENOTFOUND, "message %d not found.", id)
+		}
+		return err
+	}
+	return nil
+}
+
+// emailHTMLPolicy confines the stored (already sanitised) HTML of an email:
+// no scripts, no fetches but inline images, a sandboxed document.
+const emailHTMLPolicy = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'; sandbox"
+
+// handleMessageHTML serves the sanitised HTML of an imported email to a user
+// who may see the message's conversation, for the console to frame. A
+// message without HTML is not found.
+func (s *Server) handleMessageHTML() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := web.ID(r.PathValue("id"), "message")
+		if err != nil {
+			return err
+		}
+		if err := s.checkMessageVisible(r, id); err != nil {
+			return err
+		}
+		body, err := s.DB.EmailHTML(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("Content-Security-Policy", emailHTMLPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "private, no-store")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+		h.Set("Referrer-Policy", "no-referrer")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, body)
 		return nil
 	})
 }

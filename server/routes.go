@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
 	m.Handle("POST /api/v1/conversations/{id}/transfer", s.auth(anyone, s.handleTransfer()))
 	m.Handle("GET /api/v1/messages/{id}/attachments/{index}", s.auth(anyone, s.handleAttachment()))
+	m.Handle("GET /api/v1/messages/{id}/html", s.auth(anyone, s.handleMessageHTML()))
 
 	m.Handle("GET /api/v1/conversations/{id}/sla", s.auth(anyone, s.handleConversationSLA()))
 	m.Handle("GET /api/v1/sla/policies", s.auth(supervisors, s.handleSLAPolicies()))

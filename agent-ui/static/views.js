@@ -71,6 +71,41 @@ function attachmentList(attachments) {
   );
 }
 
+// formattedToggle offers the sanitised HTML of an email (m.html_url) in a
+// sandboxed frame; the plain text stays the default view. The frame is made
+// only when asked for, and only for a URL of Parley's own API (served with a
+// strict Content-Security-Policy and the session cookie).
+function formattedToggle(m, bodyEl) {
+  const url = String(m.html_url || '');
+  if (!url.startsWith('/api/')) return null;
+  const wrap = h('div', { class: 'message-formatted' });
+  let frame = null;
+  const button = h('button', { type: 'button', class: 'button button-link message-format-toggle', 'aria-expanded': 'false' }, t('msg.show_formatted'));
+  button.addEventListener('click', () => {
+    if (frame) {
+      frame.remove();
+      frame = null;
+      bodyEl.hidden = false;
+      button.textContent = t('msg.show_formatted');
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    frame = document.createElement('iframe');
+    frame.setAttribute('sandbox', '');
+    frame.setAttribute('referrerpolicy', 'no-referrer');
+    frame.setAttribute('loading', 'lazy');
+    frame.setAttribute('title', t('msg.formatted_title'));
+    frame.className = 'message-html';
+    frame.setAttribute('src', url);
+    wrap.appendChild(frame);
+    bodyEl.hidden = true;
+    button.textContent = t('msg.show_text');
+    button.setAttribute('aria-expanded', 'true');
+  });
+  wrap.insertBefore(button, wrap.firstChild);
+  return wrap;
+}
+
 // messageItem renders one message (stored or pending). opts.onRetry is
 // called for failed pending sends; opts.customerName names the customer's
 // messages when the sender carries no name.
@@ -92,6 +127,7 @@ export function messageItem(m, { me, onRetry, customerName } = {}) {
     h('time', { class: 'message-time', datetime: m.created_at || null, title: formatDateTime(m.created_at) }, formatTime(m.created_at)),
   );
 
+  const body = h('p', { class: 'message-body' }, m.body || '');
   const footer = [];
   if (m.localState === 'failed') {
     footer.push(
@@ -109,7 +145,8 @@ export function messageItem(m, { me, onRetry, customerName } = {}) {
       dataset: { seq: m.seq || null, id: m.id || null, clientMsgId: m.client_msg_id || null, delivery: m.delivery || null },
     },
     meta,
-    h('p', { class: 'message-body' }, m.body || ''),
+    body,
+    formattedToggle(m, body),
     attachmentList(m.attachments),
     footer.length ? h('div', { class: 'message-footer' }, footer) : null,
   );

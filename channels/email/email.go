@@ -104,6 +104,10 @@ type Config struct {
 	Now       func() time.Time
 }
 
+// DefaultPollInterval is how often a server without IDLE is checked when
+// Config.PollInterval is not set.
+const DefaultPollInterval = 30 * time.Second
+
 // Channel is the email channel. It is a parley.Sender.
 type Channel struct {
 	cfg Config
@@ -119,7 +123,7 @@ func New(c Config) *Channel {
 		c.MaxMessageBytes = 50 << 20
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 30 * time.Second
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.IdleRefresh <= 0 {
 		c.IdleRefresh = 5 * time.Minute

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/channels/email"
 )
 
 // config is Parley's configuration, from the environment.
@@ -22,6 +26,12 @@ type config struct {
 	// TwilioAPIBase replaces Twilio's REST host (PARLEY_TWILIO_API_BASE;
 	// empty: https://api.twilio.com), e.g. a fake Twilio.
 	TwilioAPIBase string
+	// EmailMaxAttachmentBytes refuses larger email attachments
+	// (PARLEY_EMAIL_MAX_ATTACHMENT_BYTES; default 10 MiB).
+	EmailMaxAttachmentBytes int64
+	// EmailPollInterval is how often a mail server without IDLE is checked
+	// (PARLEY_EMAIL_POLL_INTERVAL; default 30s).
+	EmailPollInterval time.Duration
 }
 
 // loadConfig reads and validates the environment. needSecret is false for
@@ -86,6 +96,22 @@ func loadConfig(getenv func(string) string, needSecret bool) (config, error) {
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{}: ") {
 		return c, fmt.Errorf("PARLEY_REDIS_PREFIX must not contain braces, colons or spaces")
+	}
+	c.EmailMaxAttachmentBytes = email.DefaultMaxAttachmentBytes
+	if v := strings.TrimSpace(getenv("PARLEY_EMAIL_MAX_ATTACHMENT_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("PARLEY_EMAIL_MAX_ATTACHMENT_BYTES must be a positive number of bytes such as 10485760 (got %q)", v)
+		}
+		c.EmailMaxAttachmentBytes = n
+	}
+	c.EmailPollInterval = email.DefaultPollInterval
+	if v := strings.TrimSpace(getenv("PARLEY_EMAIL_POLL_INTERVAL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, fmt.Errorf("PARLEY_EMAIL_POLL_INTERVAL must be a duration of at least 1s such as 30s or 2m (got %q)", v)
+		}
+		c.EmailPollInterval = d
 	}
 	return c, nil
 }

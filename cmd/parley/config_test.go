@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/testenv"
 	"github.com/parleyhq/parley/postgres"
@@ -29,6 +30,14 @@ func TestConfigNamesTheBadVariable(t *testing.T) {
 		{"relative public URL", "PARLEY_PUBLIC_URL", "parley.example.com", "PARLEY_PUBLIC_URL"},
 		{"origin with path", "PARLEY_ALLOWED_ORIGINS", "https://a.example/shop", "PARLEY_ALLOWED_ORIGINS"},
 		{"prefix with brace", "PARLEY_REDIS_PREFIX", "a{b", "PARLEY_REDIS_PREFIX"},
+		{"attachment limit", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES", "1048576", ""},
+		{"attachment limit not a number", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES", "10MB", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES"},
+		{"attachment limit zero", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES", "0", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES"},
+		{"attachment limit negative", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES", "-5", "PARLEY_EMAIL_MAX_ATTACHMENT_BYTES"},
+		{"poll interval", "PARLEY_EMAIL_POLL_INTERVAL", "2m", ""},
+		{"poll interval not a duration", "PARLEY_EMAIL_POLL_INTERVAL", "30", "PARLEY_EMAIL_POLL_INTERVAL"},
+		{"poll interval too short", "PARLEY_EMAIL_POLL_INTERVAL", "10ms", "PARLEY_EMAIL_POLL_INTERVAL"},
+		{"poll interval negative", "PARLEY_EMAIL_POLL_INTERVAL", "-1m", "PARLEY_EMAIL_POLL_INTERVAL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +58,8 @@ func TestConfigNamesTheBadVariable(t *testing.T) {
 		})
 	}
 	c, _ := loadConfig(func(k string) string { return good[k] }, true)
-	if c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "parley" {
+	if c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "parley" ||
+		c.EmailMaxAttachmentBytes != 10<<20 || c.EmailPollInterval != 30*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -148,7 +148,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	})
 	chat := webchat.New(dk, b, origins, sockets, log)
 	senders[parley.ChannelWebchat] = chat
-	senders[parley.ChannelEmail] = email.New(email.Config{Backend: dk, Store: desk.EmailStore{DB: db}, Log: log})
+	senders[parley.ChannelEmail] = email.New(email.Config{Backend: dk, Store: desk.EmailStore{DB: db}, Log: log,
+		MaxAttachmentBytes: cfg.EmailMaxAttachmentBytes, PollInterval: cfg.EmailPollInterval})
 	tw, err := twilio.New(dk, twilio.Config{PublicURL: cfg.PublicURL, APIBase: cfg.TwilioAPIBase, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_TWILIO_API_BASE: %w", err)
@@ -219,7 +220,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	g.Go(func() error { return a.desk.RunSweeper(gctx) })
 	g.Go(func() error {
-		return email.New(email.Config{Backend: a.desk, Store: desk.EmailStore{DB: a.db}, Log: log}).Run(gctx)
+		return email.New(email.Config{Backend: a.desk, Store: desk.EmailStore{DB: a.db}, Log: log,
+			MaxAttachmentBytes: d.cfg.EmailMaxAttachmentBytes, PollInterval: d.cfg.EmailPollInterval}).Run(gctx)
 	})
 	g.Go(func() error { return a.twilio.RunConnector(gctx) })
 	g.Go(func() error { return a.game.Run(gctx) })
