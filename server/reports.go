@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -113,24 +114,7 @@ func reportFilter(r *http.Request) (postgres.ReportFilter, error) {
 	now := time.Now().In(f.Loc)
 	y, m, d := now.Date()
 	f.From, f.To = time.Date(y, m, d, 0, 0, 0, 0, f.Loc), time.Date(y, m, d+1, 0, 0, 0, 0, f.Loc)
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				bad[name] = "RFC 3339 time, e.g. 2026-03-02T00:00:00Z"
-			}
-			*dst = t
-		}
-	}
-	for name, dst := range map[string]*int64{"queue_id": &f.QueueID, "agent_id": &f.AgentID} {
-		if v := q.Get(name); v != "" {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				bad[name] = "an id"
-			}
-			*dst = id
-		}
-	}
+	parseFilterParams(q, bad, &f.From, &f.To, &f.QueueID, &f.AgentID)
 	if len(bad) > 0 {
 		return f, parley.Invalid("Invalid report filter.", bad)
 	}
@@ -189,4 +173,27 @@ func writeReportCSV(w http.ResponseWriter, rep postgres.Report) error {
 	cw.Write(row(rep.Summary))
 	cw.Flush()
 	return cw.Error()
+}
+
+// parseFilterParams reads a report's from and to (RFC 3339) and queue_id and
+// agent_id into the given fields when present, noting malformed ones in bad.
+func parseFilterParams(q url.Values, bad map[string]string, from, to *time.Time, queueID, agentID *int64) {
+	for name, dst := range map[string]*time.Time{"from": from, "to": to} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				bad[name] = "RFC 3339 time, e.g. 2026-03-02T00:00:00Z"
+			}
+			*dst = t
+		}
+	}
+	for name, dst := range map[string]*int64{"queue_id": queueID, "agent_id": agentID} {
+		if v := q.Get(name); v != "" {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				bad[name] = "an id"
+			}
+			*dst = id
+		}
+	}
 }

@@ -148,24 +148,7 @@ func (s *Server) handleFeedbackReport() http.Handler {
 		q := r.URL.Query()
 		f := postgres.FeedbackFilter{Channel: parley.Channel(q.Get("channel"))}
 		bad := map[string]string{}
-		for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-			if v := q.Get(name); v != "" {
-				t, err := time.Parse(time.RFC3339, v)
-				if err != nil {
-					bad[name] = "RFC 3339 time, e.g. 2026-03-02T00:00:00Z"
-				}
-				*dst = t
-			}
-		}
-		for name, dst := range map[string]*int64{"queue_id": &f.QueueID, "agent_id": &f.AgentID} {
-			if v := q.Get(name); v != "" {
-				id, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || id <= 0 {
-					bad[name] = "an id"
-				}
-				*dst = id
-			}
-		}
+		parseFilterParams(q, bad, &f.From, &f.To, &f.QueueID, &f.AgentID)
 		if len(bad) > 0 {
 			return parley.Invalid("Invalid report filter.", bad)
 		}
