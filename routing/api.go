@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -145,12 +146,13 @@ func (r *Router) SetPresence(ctx context.Context, agentID int64, p parley.Presen
 
 // Presence returns an agent's presence. Unknown agent: ENOTFOUND.
 func (r *Router) Presence(ctx context.Context, agentID int64) (parley.Presence, error) {
-	p, err := r.rdb.HGet(ctx, r.key("a", id(agentID)), "presence").Result()
+	st, err := r.rdb.HGet(ctx, r.key("ag"), id(agentID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", parley.Errorf(parley.ENOTFOUND, "agent %d not found", agentID)
 	} else if err != nil {
 		return "", fmt.Errorf("routing: presence %d: %w", agentID, err)
 	}
+	p, _, _ := strings.Cut(st, "|")
 	return parley.Presence(p), nil
 }
 
@@ -343,25 +345,44 @@ type AgentState struct {
 
 // AgentState returns an agent's routing state. Unknown agent: ENOTFOUND.
 func (r *Router) AgentState(ctx context.Context, agentID int64) (AgentState, error) {
-	h, err := r.rdb.HGetAll(ctx, r.key("a", id(agentID))).Result()
-	if err != nil {
+	rec, err := r.rdb.HGet(ctx, r.key("ag"), id(agentID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return AgentState{}, parley.Errorf(parley.ENOTFOUND, "agent %d not found", agentID)
+	} else if err != nil {
 		return AgentState{}, fmt.Errorf("routing: agent state %d: %w", agentID, err)
 	}
-	if h["presence"] == "" {
-		return AgentState{}, parley.Errorf(parley.ENOTFOUND, "agent %d not found", agentID)
+	return decodeAgent(rec)
+}
+
+// decodeAgent reads an agent's record (see lib.lua): "presence|since|
+// idle|last|miss|ndirect|wseq|asg x3|pend x3|wrap x3|vbd|cap x3|skills",
+// media in the order voice, chat, email.
+func decodeAgent(rec string) (AgentState, error) {
+	f := strings.SplitN(rec, "|", 21)
+	if len(f) != 21 {
+		return AgentState{}, errReply
 	}
-	num := func(f string) int { n, _ := strconv.Atoi(h[f]); return n }
-	st := AgentState{Presence: parley.Presence(h["presence"]), Misses: num("miss"),
+	var n [20]int
+	for i := 1; i < 20; i++ {
+		x, err := strconv.Atoi(f[i])
+		if err != nil {
+			return AgentState{}, errReply
+		}
+		n[i] = x
+	}
+	// n: since 1, idle 2, last 3, miss 4, ndirect 5, wseq 6, asg 7..9,
+	// pend 10..12, wrap 13..15, vbd 16, cap 17..19.
+	a := AgentState{Presence: parley.Presence(f[0]), Misses: n[4],
 		Load: map[parley.Media]int{}, Capacity: map[parley.Media]int{}, WrapUp: map[parley.Media]int{}}
-	if since := num("since"); since > 0 {
-		st.Since = msTime(int64(since))
+	if n[1] > 0 {
+		a.Since = msTime(int64(n[1]))
 	}
-	for _, m := range parley.AllMedia {
-		st.Capacity[m] = num("cap:" + string(m))
-		st.WrapUp[m] = num("wrap:" + string(m))
-		st.Load[m] = num("asg:"+string(m)) + num("pend:"+string(m)) + st.WrapUp[m]
+	for i, m := range []parley.Media{parley.MediaVoice, parley.MediaChat, parley.MediaEmail} {
+		a.Capacity[m] = n[17+i]
+		a.WrapUp[m] = n[13+i]
+		a.Load[m] = n[7+i] + n[10+i] + n[13+i]
 	}
-	return st, nil
+	return a, nil
 }
 
 // Staffed returns how many members of a queue are available now and

@@ -53,8 +53,9 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 //     from 8 concurrent clients; reservations/s over the wall time,
 //     p50/p99 of the decision call.
 //   - enqueue: every waiting task needs a skill nobody has; a new task
-//     arrives and its queue's dispatch skips ScanDepth head tasks before
-//     offering it (timed: Enqueue); then accept and release (untimed).
+//     arrives and its queue's dispatch passes over them (their class has
+//     no qualified free agent) and offers it (timed: Enqueue); then
+//     accept and release (untimed).
 func BenchmarkDispatch(b *testing.B) {
 	b.Run("pull", func(b *testing.B) {
 		e, w := benchEnv(b, false)

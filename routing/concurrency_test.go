@@ -28,9 +28,15 @@ for _, oid in ipairs(redis.call('ZRANGE', k('expiry'), 0, -1)) do expiry[oid] = 
 local owned, byconv = {}, {}
 local ahash = {}
 for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
+  -- The agent's record (see lib.lua), as named fields.
   local a = {}
-  local v = redis.call('HGETALL', k('a', aid))
-  for i = 1, #v, 2 do a[v[i]] = v[i + 1] end
+  local f = {}
+  for x in string.gmatch(redis.call('HGET', k('ag'), aid) or '', '[^|]+') do f[#f + 1] = x end
+  if #f < 20 then bad('agent', aid, 'record has', #f, 'fields') end
+  a.presence, a.miss, a.vbd = f[1], f[5], f[17]
+  for i, m in ipairs(media) do
+    a['asg:' .. m], a['pend:' .. m], a['wrap:' .. m], a['cap:' .. m] = f[7 + i], f[10 + i], f[13 + i], f[17 + i]
+  end
   ahash[aid] = a
   local pend = { voice = 0, chat = 0, email = 0 }
   for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
@@ -100,6 +106,20 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   nwait = nwait + redis.call('ZCARD', k('a', aid, 'direct'))
 end
 if nwait + noffered ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noffered) end
+-- The class index holds exactly the waiting tasks of each queue and media.
+for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
+  for _, m in ipairs(media) do
+    local n = 0
+    local cls = redis.call('HGETALL', k('q', qid, 'cls', m))
+    for i = 1, #cls, 2 do
+      local c = redis.call('ZCARD', k('q', qid, 'wc', m) .. ':' .. cls[i])
+      if c ~= tonumber(cls[i + 1]) or c == 0 then bad('queue', qid, m, 'class', cls[i], 'counts', cls[i + 1], 'holds', c) end
+      n = n + c
+    end
+    local w = redis.call('ZCARD', k('q', qid, 'wait', m))
+    if n ~= w then bad('queue', qid, m, 'classes hold', n, 'but', w, 'wait') end
+  end
+end
 -- The free sets hold exactly the available agents with a free slot.
 for _, m in ipairs(media) do
   local inset = {}

@@ -29,6 +29,15 @@
 //	                            Task.Require) "skill=level,..." sorted, so
 //	                            eligibility is decided from the member
 //	                            alone; score: see Score and AgingScore
+//	P:q:<q>:cls:<media>   HASH  requirement class (an effective
+//	                            requirement, as in wait members) -> number
+//	                            of waiting tasks of that class
+//	P:q:<q>:wc:<media>:<req> ZSET the waiting tasks of one class; member
+//	                            "<score padded to 16><conv padded to 19>
+//	                            <x or ->", so members compare as the
+//	                            tasks order; a dispatch or pull reads only
+//	                            the heads of the classes a free agent
+//	                            qualifies for
 //	P:q:<q>:age           ZSET  every task of the queue, waiting or
 //	                            offered; score: enqueued_at in ms
 //	P:agents              SET   ids of synced agents
@@ -37,13 +46,17 @@
 //	                            media (voice-blocks-digital respected): a
 //	                            dispatch's candidates are SINTER members
 //	                            free, never every member
-//	P:a:<a>               HASH  presence, since (presence change ms), idle
-//	                            (idle_since ms), last (last offer ms), miss
-//	                            (missed-offer streak), vbd (0|1), ndirect
-//	                            (size of the direct set), wseq, cap:<m>,
-//	                            asg:<m> (assigned), pend:<m> (pending
-//	                            offers), wrap:<m> (in wrap-up), s:<skill>
-//	                            (level; languages are skills)
+//	P:ag                  HASH  agent id -> record "presence|since|idle|
+//	                            last|miss|ndirect|wseq|asg x3|pend x3|
+//	                            wrap x3|vbd|cap x3|skills" (media voice,
+//	                            chat, email; skills "name=level,..."): one
+//	                            HGET loads an agent, one HMGET all the
+//	                            free members of a queue; asg = assigned,
+//	                            pend = pending offers, wrap = in wrap-up,
+//	                            last = last offer ms, idle = idle since ms,
+//	                            miss = missed-offer streak, ndirect = size
+//	                            of the direct set, vbd = voice blocks
+//	                            digital
 //	P:a:<a>:queues        SET   queue ids the agent is a member of
 //	P:a:<a>:offers        SET   the agent's pending offer ids
 //	P:a:<a>:direct        ZSET  waiting direct transfers to the agent
@@ -121,11 +134,14 @@
 // dispatch.lua and a new pool. Each step is atomic and leaves a valid
 // state, so another instance acting in between changes nothing.
 //
-// A redis.call from Lua is cheap, but its reply is converted into Lua
-// values: a ZRANGE WITHSCORES of 50 costs more than the rest of a pull.
-// Hence the eligibility in the member, the free sets, one HMGET for all of
-// an agent's queue configs, and head scans in growing chunks without
-// scores.
+// Cost model (measured with callgrind on redis-server, instructions per
+// call): a redis.call costs about 15,000 instructions whatever it does,
+// decoding an agent record about 30,000, a Lua pattern that is not
+// anchored can cost hundreds of thousands. Hence the class index (no scan
+// past tasks nobody free can take), the free sets, the agent records in
+// one hash (the free members of a queue in one HMGET, decoded only when
+// their skills qualify), and one HMGET for all of an agent's queue
+// configs.
 //
 // # Order
 //
@@ -163,19 +179,26 @@
 // is rejected, timed out or canceled (lost offers are not topped up).
 //
 // A dispatch of a queue walks each media's waiting tasks in order and
-// offers each to its chosen eligible agents, skipping at most ScanDepth
-// tasks nobody free can take. A new task is also tried on its own, so
-// ScanDepth unofferable tasks ahead of it never keep it from a free
-// agent. Paused queues dispatch nothing (direct transfers excepted).
+// offers each to its chosen eligible agents; tasks no free member can
+// take are passed over without being read, because the walk goes
+// through the requirement classes (see the keys): for each class some
+// free member qualifies for it takes the class's first task, offers the
+// lowest of these heads, and repeats until no free member or no head is
+// left. Within a class it skips at most ScanDepth tasks whose qualified
+// free members are all excluded (they rejected or missed it). A new task
+// is also tried on its own. Paused queues dispatch nothing (direct
+// transfers excepted).
 //
 // An agent with a free slot pulls (a pull makes one offer per task):
-// first its direct transfers, then among the ScanDepth head tasks of each
-// (queue, media) it has a free slot for, the first it is eligible for in
-// the queue of highest priority, lowest score winning between queues of
-// equal priority; it repeats while it has free slots. Pulls run when an
-// agent becomes available, releases a slot, ends a wrap-up, or is freed
-// by a reject, timeout, cancel or rescind (after the task's queue has
-// been dispatched, so the task goes to someone else first).
+// first its direct transfers, then, in each (queue, media) it has a free
+// slot for, the first task of each class it qualifies for (at most
+// ScanDepth tasks that exclude it skipped per class); the lowest such
+// task in the queue of highest priority wins, lowest score winning
+// between queues of equal priority; it repeats while it has free slots.
+// Pulls run when an agent becomes available, releases a slot, ends a
+// wrap-up, or is freed by a reject, timeout, cancel or rescind (after
+// the task's queue has been dispatched, so the task goes to someone else
+// first).
 //
 // # Steps
 //

@@ -61,6 +61,11 @@ local function pad(conv) return string.rep('0', 19 - #conv) .. conv end
 
 local function unpad(s) return s:match('^0*(%d+)$') end
 
+local function pad16(n)
+  local s = string.format('%d', n)
+  return string.rep('0', 16 - #s) .. s
+end
+
 -- split cuts s at each plain separator sep (keeps empty fields).
 local function split(s, sep)
   local out, i = {}, 1
@@ -77,6 +82,16 @@ end
 
 -- wait_key names the ZSET of a queue's waiting tasks of one media.
 local function wait_key(qid, m) return k('q', qid, 'wait', m) end
+
+-- The same tasks are also kept by requirement class: cls_key names a
+-- HASH of the queue's classes of media m (effective requirement -> number
+-- of waiting tasks) and class_key the ZSET of one class, whose members
+-- "<score padded to 16><pad(conv)><x or ->" sort as strings exactly as
+-- the tasks sort (score, then conversation id). A dispatch or pull reads
+-- the head of each class an agent qualifies for instead of scanning past
+-- tasks nobody free can take.
+local function cls_key(qid, m) return k('q', qid, 'cls', m) end
+local function class_key(qid, m, req) return k('q', qid, 'wc', m) .. ':' .. req end
 
 local function hash(key)
   local v = redis.call('HGETALL', key)
@@ -143,8 +158,9 @@ end
 -- with every write this script makes.
 
 local queues, agents, tasks, EXCL = {}, {}, {}, {}
+local RAW, SKILLS = {}, {} -- agent records fetched but not decoded; skills string -> map
 
-local function reset_cache() queues, agents, tasks, EXCL = {}, {}, {}, {} end
+local function reset_cache() queues, agents, tasks, EXCL, RAW = {}, {}, {}, {}, {} end
 
 -- parse_queue decodes a P:qcfg value (Go: QueueSpec.config):
 -- prio|timeout|par|aging|prof|sticky|wrap|paused|steps, steps being
@@ -198,41 +214,97 @@ local function free(a, m)
   return true
 end
 
--- agent loads an agent hash: presence, since, idle, last, miss, vbd,
--- ndirect, cap:<m>, asg:<m>, pend:<m>, wrap:<m> and one s:<skill> field
--- per skill (so one HGETALL gives everything eligibility needs).
+-- An agent is one field of the HASH P:ag (agent id -> record), so one
+-- HGET loads an agent, one HMGET any number of them, one HSET stores a
+-- change. The record, skills last:
+--   "presence|since|idle|last|miss|ndirect|wseq|asg voice|asg chat|
+--   asg email|pend voice|pend chat|pend email|wrap voice|wrap chat|
+--   wrap email|vbd|cap voice|cap chat|cap email|skills"
+-- with skills "name=level,..." sorted by name.
+local AG_PAT = '^(%a+)' .. string.rep('|(%d+)', 15) .. '|([01])|(%d+)|(%d+)|(%d+)|(.*)$'
+local AG_FMT = '%s' .. string.rep('|%d', 15) .. '|%s|%d|%d|%d|%s'
+
+-- skillmap turns a skills string into a map name -> level (cached).
+local function skillmap(s)
+  local sk = SKILLS[s]
+  if sk == nil then
+    sk = {}
+    for _, r in ipairs(parse_req(s)) do sk[r[1]] = r[2] end
+    SKILLS[s] = sk
+  end
+  return sk
+end
+
+local function new_agent(aid)
+  return { id = aid, presence = 'offline', since = NOW, idle = 0, last = 0, miss = 0, ndirect = 0,
+    wseq = 0, vbd = false, skillstr = '', skills = {},
+    cap = { voice = 0, chat = 0, email = 0 }, asg = { voice = 0, chat = 0, email = 0 },
+    pend = { voice = 0, chat = 0, email = 0 }, wrap = { voice = 0, chat = 0, email = 0 },
+    load = { voice = 0, chat = 0, email = 0 }, fr = { voice = false, chat = false, email = false } }
+end
+
+-- set_skills sets agent a's skills from a "name=level,..." string.
+local function set_skills(a, s) a.skillstr, a.skills = s, skillmap(s) end
+
+local function decode_agent(aid, raw)
+  local p, since, idle, last, miss, nd, wseq, av, ac, ae, pv, pc, pe, wv, wc, we, vbd, cv, cc, ce, sk = raw:match(AG_PAT)
+  local a = { id = aid, presence = p, since = tonumber(since), idle = tonumber(idle), last = tonumber(last),
+    miss = tonumber(miss), ndirect = tonumber(nd), wseq = tonumber(wseq), vbd = vbd == '1',
+    cap = { voice = tonumber(cv), chat = tonumber(cc), email = tonumber(ce) },
+    asg = { voice = tonumber(av), chat = tonumber(ac), email = tonumber(ae) },
+    pend = { voice = tonumber(pv), chat = tonumber(pc), email = tonumber(pe) },
+    wrap = { voice = tonumber(wv), chat = tonumber(wc), email = tonumber(we) },
+    load = {}, fr = {} }
+  set_skills(a, sk)
+  for _, m in ipairs(MEDIA) do
+    a.load[m] = a.asg[m] + a.pend[m] + a.wrap[m]
+    a.fr[m] = free(a, m)
+  end
+  return a
+end
+
+-- agent loads (and caches) agent aid, false when unknown.
 local function agent(aid)
   local a = agents[aid]
   if a == nil then
-    local v = redis.call('HGETALL', k('a', aid))
-    if #v > 0 then
-      local h, skills = {}, {}
-      for i = 1, #v, 2 do
-        local f = v[i]
-        if f:byte(1) == 115 and f:byte(2) == 58 then -- "s:"
-          skills[f:sub(3)] = tonumber(v[i + 1])
-        else
-          h[f] = v[i + 1]
-        end
-      end
-      a = { id = aid, presence = h.presence, idle = tonumber(h.idle) or 0,
-        last = tonumber(h.last) or 0, miss = tonumber(h.miss) or 0, vbd = h.vbd == '1',
-        ndirect = tonumber(h.ndirect) or 0,
-        cap = { voice = tonumber(h['cap:voice']) or 0, chat = tonumber(h['cap:chat']) or 0, email = tonumber(h['cap:email']) or 0 },
-        asg = { voice = tonumber(h['asg:voice']) or 0, chat = tonumber(h['asg:chat']) or 0, email = tonumber(h['asg:email']) or 0 },
-        pend = { voice = tonumber(h['pend:voice']) or 0, chat = tonumber(h['pend:chat']) or 0, email = tonumber(h['pend:email']) or 0 },
-        wrap = { voice = tonumber(h['wrap:voice']) or 0, chat = tonumber(h['wrap:chat']) or 0, email = tonumber(h['wrap:email']) or 0 },
-        load = {}, skills = skills, fr = {} }
-      for _, m in ipairs(MEDIA) do
-        a.load[m] = a.asg[m] + a.pend[m] + a.wrap[m]
-        a.fr[m] = free(a, m)
-      end
-    else
-      a = false
-    end
+    local raw = RAW[aid]
+    if raw == nil then raw = redis.call('HGET', k('ag'), aid) end
+    a = raw and decode_agent(aid, raw) or false
     agents[aid] = a
   end
   return a
+end
+
+-- prefetch fetches the records of the agents of ids not loaded yet with
+-- one HMGET per 500, without decoding them.
+local function prefetch(ids)
+  local need = {}
+  for _, aid in ipairs(ids) do
+    if agents[aid] == nil and RAW[aid] == nil then need[#need + 1] = aid end
+  end
+  for i = 1, #need, 500 do
+    local part = { unpack(need, i, math.min(i + 499, #need)) }
+    local v = redis.call('HMGET', k('ag'), unpack(part))
+    for j, aid in ipairs(part) do RAW[aid] = v[j] or false end
+  end
+end
+
+-- skills_of returns agent aid's skill map from its decoded or prefetched
+-- record (nil when unknown).
+local function skills_of(aid)
+  local a = agents[aid]
+  if a then return a.skills end
+  local raw = RAW[aid]
+  if raw then return skillmap(raw:match('^.*|(.*)$')) end
+  return nil
+end
+
+-- save stores agent a.
+local function save(a)
+  redis.call('HSET', k('ag'), a.id, string.format(AG_FMT, a.presence, a.since, a.idle, a.last, a.miss,
+    a.ndirect, a.wseq, a.asg.voice, a.asg.chat, a.asg.email, a.pend.voice, a.pend.chat, a.pend.email,
+    a.wrap.voice, a.wrap.chat, a.wrap.email, a.vbd and '1' or '0', a.cap.voice, a.cap.chat, a.cap.email,
+    a.skillstr))
 end
 
 -- refresh brings agent a's membership of the P:free:<m> sets in step
@@ -248,14 +320,15 @@ local function refresh(a)
 end
 
 -- add_count changes slot counter kind ('asg', 'pend' or 'wrap') of media
--- m by d, never below 0; extra field/value pairs go into the same HSET.
-local function add_count(a, kind, m, d, ...)
+-- m by d, never below 0, and stores the agent (with whatever else the
+-- caller changed in it).
+local function add_count(a, kind, m, d)
   local t = a[kind]
   local n = t[m] + d
   if n < 0 then n = 0 end
   t[m] = n
   a.load[m] = a.asg[m] + a.pend[m] + a.wrap[m]
-  redis.call('HSET', k('a', a.id), kind .. ':' .. m, istr(n), ...)
+  save(a)
   refresh(a)
 end
 
@@ -292,14 +365,6 @@ local function excluded(conv, aid, flagged)
   return e[aid] == true
 end
 
--- A waiting task's member in its queue's wait set is
--- "<pad(conv)>|<x if it has exclusions, else ->|<effective requirement>"
--- (fixed offsets), so a dispatch or pull decides eligibility without
--- reading the task.
-local function parse_member(mem)
-  return unpad(mem:sub(1, 19)), mem:byte(21) == 120, mem:sub(23)
-end
-
 -- eff_req is what an agent needs for task t of queue q now: its current
 -- step's requirement and its own, the higher level winning per skill.
 -- A direct transfer needs nothing.
@@ -308,12 +373,6 @@ local function eff_req(t, q)
   local sreq = ''
   if q and t.step < #q.steps then sreq = q.steps[t.step + 1].req end
   return merge_req(sreq, t.req)
-end
-
--- ranked_eligible: agent a may be offered a task of media m (conversation
--- conv, exclusions flagged, requirement list reqs).
-local function eligible(a, m, conv, flagged, reqs)
-  return a and free(a, m) and not excluded(conv, a.id, flagged) and satisfies(a, reqs)
 end
 
 -- better reports whether agent a ranks above agent b for media m;
@@ -362,6 +421,30 @@ local function score_of(q, prio, enq)
   return (100 - prio) * PRIO_UNIT + enq - EPOCH
 end
 
+-- class_member is waiting task t's member in its class set, built from
+-- its wait-set member t.mem (which holds the exclusion flag as placed).
+local function class_member(t)
+  return pad16(t.score) .. t.mem:sub(1, 19) .. t.mem:sub(21, 21)
+end
+
+-- uncount_class counts one task less in class req of queue qid, media m.
+local function uncount_class(qid, m, req)
+  if redis.call('HINCRBY', cls_key(qid, m), req, -1) <= 0 then
+    redis.call('HDEL', cls_key(qid, m), req)
+  end
+end
+
+-- clear_waiting deletes queue qid's wait sets and class sets (reconcile
+-- rebuilds them).
+local function clear_waiting(qid)
+  for _, m in ipairs(MEDIA) do
+    for _, req in ipairs(redis.call('HKEYS', cls_key(qid, m))) do
+      redis.call('DEL', class_key(qid, m, req))
+    end
+    redis.call('DEL', wait_key(qid, m), cls_key(qid, m))
+  end
+end
+
 -- unplace takes a queued task out of its wait set (or its target's
 -- direct set).
 local function unplace(t)
@@ -371,11 +454,15 @@ local function unplace(t)
       local a = agent(t.target)
       if a then
         a.ndirect = a.ndirect - 1
-        redis.call('HINCRBY', k('a', t.target), 'ndirect', -1)
+        save(a)
       end
     end
   else
     redis.call('ZREM', wait_key(t.queue, t.media), t.mem)
+    local req = t.mem:sub(23)
+    if redis.call('ZREM', class_key(t.queue, t.media, req), class_member(t)) == 1 then
+      uncount_class(t.queue, t.media, req)
+    end
   end
   t.mem = ''
 end
@@ -391,12 +478,17 @@ local function place(t, q)
       local a = agent(t.target)
       if a then
         a.ndirect = a.ndirect + 1
-        redis.call('HINCRBY', k('a', t.target), 'ndirect', 1)
+        save(a)
       end
     end
   else
-    mem = pad(t.conv) .. (t.nexcl > 0 and '|x|' or '|-|') .. eff_req(t, q)
+    local req = eff_req(t, q)
+    mem = pad(t.conv) .. (t.nexcl > 0 and '|x|' or '|-|') .. req
     redis.call('ZADD', wait_key(t.queue, t.media), t.score, mem)
+    t.mem = mem
+    if redis.call('ZADD', class_key(t.queue, t.media, req), t.score, class_member(t)) == 1 then
+      redis.call('HINCRBY', cls_key(t.queue, t.media), req, 1)
+    end
   end
   t.mem, t.state, t.offers = mem, 'queued', {}
   redis.call('HSET', k('t', t.conv), 'state', 'queued', 'offers', '', 'mem', mem)
@@ -419,7 +511,7 @@ local function make_offer(a, t, q)
   redis.call('ZADD', k('expiry'), exp, oid)
   redis.call('SADD', k('a', a.id, 'offers'), oid)
   a.last = NOW
-  add_count(a, 'pend', t.media, 1, 'last', o.created)
+  add_count(a, 'pend', t.media, 1)
   if t.state == 'queued' then unplace(t) end
   t.state = 'offered'
   t.offers[#t.offers + 1] = oid
@@ -443,7 +535,7 @@ local function end_offer(o, state, reason)
     if state == 'accepted' then
       a.pend[o.media] = math.max(a.pend[o.media] - 1, 0)
       a.miss = 0
-      add_count(a, 'asg', o.media, 1, 'pend:' .. o.media, istr(a.pend[o.media]), 'miss', '0')
+      add_count(a, 'asg', o.media, 1)
     else
       add_count(a, 'pend', o.media, -1)
     end
@@ -455,7 +547,7 @@ end
 -- set_idle starts agent a's voice idle time now.
 local function set_idle(a)
   a.idle = NOW
-  redis.call('HSET', k('a', a.id), 'idle', istr(NOW))
+  save(a)
 end
 
 ------------------------------------------------------------------------
@@ -614,15 +706,14 @@ end
 -- set_presence stores presence p for agent a.
 local function set_presence(a, p)
   if a.presence == p then return end
+  a.presence, a.since = p, NOW
   if p == 'available' then
     a.idle = NOW
-    redis.call('HSET', k('a', a.id), 'presence', p, 'since', istr(NOW), 'idle', istr(NOW))
     redis.call('SADD', k('avail'), a.id)
   else
-    redis.call('HSET', k('a', a.id), 'presence', p, 'since', istr(NOW))
     redis.call('SREM', k('avail'), a.id)
   end
-  a.presence = p
+  save(a)
   refresh(a)
 end
 
@@ -630,7 +721,7 @@ end
 -- agent is set away (its other offers canceled).
 local function missed(a)
   a.miss = a.miss + 1
-  redis.call('HSET', k('a', a.id), 'miss', istr(a.miss))
+  save(a)
   if a.miss >= MISS_LIMIT and a.presence == 'available' then
     set_presence(a, 'away')
     cancel_agent_offers(a.id)
@@ -643,14 +734,31 @@ end
 -- best head task across its queues). Both answer false when the id pool
 -- ran out before they finished.
 
--- free_members lists the members of queue qid free on media m.
+-- free_members lists the members of queue qid free on media m as
+-- candidates { id, skills }: their records are fetched in one call but
+-- only decoded (eligible_free) once their skills qualify for a task.
 local function free_members(qid, m)
+  local ids = redis.call('SINTER', k('q', qid, 'members'), k('free', m))
+  prefetch(ids)
   local cands = {}
-  for _, aid in ipairs(redis.call('SINTER', k('q', qid, 'members'), k('free', m))) do
-    local a = agent(aid)
-    if a and free(a, m) then cands[#cands + 1] = a end
+  for _, aid in ipairs(ids) do
+    local sk = skills_of(aid)
+    if sk then cands[#cands + 1] = { id = aid, skills = sk } end
   end
   return cands
+end
+
+-- eligible_free returns the agents among candidates cands with the skills
+-- of requirement list reqs that are free on media m, decoded.
+local function eligible_free(cands, reqs, m)
+  local out = {}
+  for _, c in ipairs(cands) do
+    if satisfies(c, reqs) then
+      local a = agent(c.id)
+      if a and free(a, m) then out[#out + 1] = a end
+    end
+  end
+  return out
 end
 
 -- choose picks the agents to offer task t of queue q among the eligible
@@ -686,7 +794,7 @@ local function offer_to(chosen, t, q)
   return true
 end
 
--- live_task returns the task behind a wait-set member, dropping debris
+-- live_task returns the task behind a direct-set member, dropping debris
 -- (a member whose task is gone, not queued or placed elsewhere).
 local function live_task(key, conv, mem)
   local t = task(conv)
@@ -695,41 +803,92 @@ local function live_task(key, conv, mem)
   return nil
 end
 
+-- classes lists the requirement classes of queue qid's waiting tasks of
+-- media m.
+local function classes(qid, m) return redis.call('HKEYS', cls_key(qid, m)) end
+
+-- class_task returns the task behind class member cmem of class c (of
+-- queue qid, media m), dropping debris (a member whose task is gone, not
+-- waiting or placed elsewhere).
+local function class_task(qid, m, c, cmem)
+  local t = task(unpad(cmem:sub(17, 35)))
+  if t and t.state == 'queued' and t.target == '' and t.queue == qid and t.media == m
+      and t.mem ~= '' and t.mem:sub(23) == c.req and class_member(t) == cmem then
+    return t
+  end
+  if redis.call('ZREM', c.key, cmem) == 1 then uncount_class(qid, m, c.req) end
+  return nil
+end
+
+-- class_head finds the first member of class c, from index c.skip on,
+-- that one of the agents ok(conv) accepts when it carries the exclusion
+-- flag (an unflagged member suits every agent of the class). Members
+-- no agent accepts are skipped for good (c.skip grows): the agents of a
+-- class only become fewer during one call. At most DEPTH members of a
+-- class are looked at. Returns the member or nil.
+local function class_head(c, ok)
+  while c.skip < DEPTH do
+    local v = redis.call('ZRANGE', c.key, c.skip, c.skip + 3)
+    for _, cmem in ipairs(v) do
+      if cmem:byte(36) ~= 120 or ok(unpad(cmem:sub(17, 35))) then return cmem end
+      c.skip = c.skip + 1
+      if c.skip >= DEPTH then return nil end
+    end
+    if #v < 4 then return nil end
+  end
+  return nil
+end
+
 -- dispatch_media offers the waiting tasks of media m of queue q, in
--- order, each to its chosen eligible agents, skipping at most DEPTH tasks
--- nobody free can take.
+-- order, each to its chosen eligible agents: it repeatedly takes the
+-- first head among the requirement classes some free member qualifies
+-- for (see class_head) until no free member or no such head is left.
 local function dispatch_media(q, m)
-  local key = wait_key(q.id, m)
-  local heads = redis.call('ZRANGE', key, 0, DEPTH - 1)
-  if #heads == 0 then return true end
+  local names = classes(q.id, m)
+  if #names == 0 then return true end
   local cands = free_members(q.id, m)
   if #cands == 0 then return true end
-  local skipped, first = 0, true
+  local cls = {}
+  for _, req in ipairs(names) do
+    local reqs = parse_req(req)
+    local elig = eligible_free(cands, reqs, m)
+    if #elig > 0 then
+      cls[#cls + 1] = { req = req, reqs = reqs, key = class_key(q.id, m, req), elig = elig, skip = 0 }
+    end
+  end
   while true do
-    if not first then heads = redis.call('ZRANGE', key, skipped, skipped + DEPTH - 1) end
-    first = false
-    for _, mem in ipairs(heads) do
-      local conv, flagged, req = parse_member(mem)
-      local reqs = parse_req(req)
-      local elig = {}
-      for _, a in ipairs(cands) do
-        if eligible(a, m, conv, flagged, reqs) then elig[#elig + 1] = a end
+    local best, live = nil, {}
+    for _, c in ipairs(cls) do
+      local el = {}
+      for _, a in ipairs(c.elig) do
+        if free(a, m) then el[#el + 1] = a end
       end
-      local t = #elig > 0 and live_task(key, conv, mem)
-      if t then
-        if not offer_to(choose(q, t, elig, reqs), t, q) then return false end
-        local left = {}
-        for _, a in ipairs(cands) do
-          if free(a, m) then left[#left + 1] = a end
+      c.elig = el
+      if #el > 0 then
+        c.head = class_head(c, function(conv)
+          for _, a in ipairs(el) do
+            if not excluded(conv, a.id, true) then return true end
+          end
+          return false
+        end)
+        if c.head then
+          live[#live + 1] = c
+          if best == nil or c.head < best.head then best = c end
         end
-        cands = left
-        if #cands == 0 then return true end
-      elseif #elig == 0 then
-        skipped = skipped + 1
-        if skipped >= DEPTH then return true end
       end
     end
-    if #heads < DEPTH then return true end
+    if best == nil then return true end
+    cls = live
+    local cmem = best.head
+    local t = class_task(q.id, m, best, cmem)
+    if t then
+      local flagged = cmem:byte(36) == 120
+      local elig = {}
+      for _, a in ipairs(best.elig) do
+        if not excluded(t.conv, a.id, flagged) then elig[#elig + 1] = a end
+      end
+      if not offer_to(choose(q, t, elig, best.reqs), t, q) then return false end
+    end
   end
 end
 
@@ -760,38 +919,26 @@ local function offer_task(conv)
   if q.paused then return true end
   local reqs = parse_req(eff_req(t, q))
   local elig = {}
-  for _, a in ipairs(free_members(q.id, t.media)) do
-    if eligible(a, t.media, conv, t.nexcl > 0, reqs) then elig[#elig + 1] = a end
+  for _, a in ipairs(eligible_free(free_members(q.id, t.media), reqs, t.media)) do
+    if not excluded(conv, a.id, t.nexcl > 0) then elig[#elig + 1] = a end
   end
   if #elig == 0 then return true end
   return offer_to(choose(q, t, elig, reqs), t, q)
 end
 
--- first_eligible returns the member and score of the first of the DEPTH
--- head tasks of media m of queue q that agent a may take (a is free on
--- m). Heads are read in growing chunks, without scores (formatting scores
--- costs more than the rest of a pull).
+-- first_eligible returns the first waiting task of media m of queue q
+-- that agent a (free on m) may take, as its class member (see
+-- class_head; members compare as the tasks order), and its class.
 local function first_eligible(q, m, a)
-  local key = wait_key(q.id, m)
-  local from, chunk = 0, 4
-  while from < DEPTH do
-    local to = math.min(from + chunk, DEPTH) - 1
-    local heads = redis.call('ZRANGE', key, from, to)
-    for _, mem in ipairs(heads) do
-      local ok
-      if #mem == 22 then -- no requirement
-        ok = mem:byte(21) ~= 120 or not excluded(unpad(mem:sub(1, 19)), a.id, true)
-      else
-        local req = mem:sub(23)
-        ok = satisfies(a, parse_req(req)) and (mem:byte(21) ~= 120 or not excluded(unpad(mem:sub(1, 19)), a.id, true))
-      end
-      if ok then return mem, tonumber(redis.call('ZSCORE', key, mem)) end
+  local bmem, bc = nil, nil
+  for _, req in ipairs(classes(q.id, m)) do
+    if satisfies(a, parse_req(req)) then
+      local c = { req = req, key = class_key(q.id, m, req), skip = 0 }
+      local cmem = class_head(c, function(conv) return not excluded(conv, a.id, true) end)
+      if cmem and (bmem == nil or cmem < bmem) then bmem, bc = cmem, c end
     end
-    if #heads < to - from + 1 then return nil end
-    from = to + 1
-    chunk = chunk * 4
   end
-  return nil
+  return bmem, bc
 end
 
 -- pull_direct offers agent a the first direct transfer it can take.
@@ -839,20 +986,20 @@ local function pull_agent(aid)
       if not ok then return false end
     end
     if not took then
-      local bmem, bscore, bq, bm = nil, nil, nil, nil
+      local bmem, bc, bq, bm = nil, nil, nil, nil
       for _, q in ipairs(qs) do
         if bq and q.prio < bq.prio then break end
         for _, m in ipairs(MEDIA) do
           if free(a, m) then
-            local mem, score = first_eligible(q, m, a)
-            if mem and (bmem == nil or score < bscore or (score == bscore and mem < bmem)) then
-              bmem, bscore, bq, bm = mem, score, q, m
+            local cmem, c = first_eligible(q, m, a)
+            if cmem and (bmem == nil or cmem < bmem) then
+              bmem, bc, bq, bm = cmem, c, q, m
             end
           end
         end
       end
       if not bmem then return true end
-      local t = live_task(wait_key(bq.id, bm), (parse_member(bmem)), bmem)
+      local t = class_task(bq.id, bm, bc, bmem)
       if t then
         if not offer_to({ a }, t, bq) then return false end
       end
@@ -887,10 +1034,10 @@ end
 local function release(a, m, wrap_ms)
   if a.asg[m] <= 0 then return end
   if wrap_ms > 0 then
-    local seq = redis.call('HINCRBY', k('a', a.id), 'wseq', 1)
-    redis.call('ZADD', k('wrap'), NOW + wrap_ms, a.id .. '|' .. m .. '|' .. istr(seq))
+    a.wseq = a.wseq + 1
+    redis.call('ZADD', k('wrap'), NOW + wrap_ms, a.id .. '|' .. m .. '|' .. istr(a.wseq))
     a.wrap[m] = a.wrap[m] + 1
-    add_count(a, 'asg', m, -1, 'wrap:' .. m, istr(a.wrap[m]))
+    add_count(a, 'asg', m, -1)
   else
     add_count(a, 'asg', m, -1)
     if m == 'voice' then set_idle(a) end

@@ -10,7 +10,7 @@ set_presence(a, p)
 if p == 'available' then
   if a.miss ~= 0 then
     a.miss = 0
-    redis.call('HSET', k('a', a.id), 'miss', '0')
+    save(a)
   end
   want_pull(a.id)
 else

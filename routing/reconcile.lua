@@ -91,7 +91,8 @@ local olda = {}
 for _, aid in ipairs(old_agents) do olda[aid] = agent(aid) end
 for _, aid in ipairs(old_agents) do
   if not SA[aid] then
-    redis.call('DEL', k('a', aid), k('a', aid, 'offers'))
+    redis.call('HDEL', k('ag'), aid)
+    redis.call('DEL', k('a', aid, 'offers'))
   end
   redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
 end
@@ -103,20 +104,21 @@ end
 redis.call('DEL', k('agents'), k('avail'), k('free', 'voice'), k('free', 'chat'), k('free', 'email'))
 for _, spec in ipairs(snap.agents) do
   local aid = spec.id
-  local v = redis.call('HMGET', k('a', aid), 'presence', 'since', 'idle', 'last', 'miss', 'wseq',
-    'wrap:voice', 'wrap:chat', 'wrap:email')
-  local presence = v[1] or 'offline'
+  local a = olda[aid] or new_agent(aid)
   local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
-  redis.call('DEL', k('a', aid), k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
-  redis.call('HSET', k('a', aid), 'presence', presence, 'since', v[2] or istr(NOW), 'idle', v[3] or '0',
-    'last', v[4] or '0', 'miss', v[5] or '0', 'wseq', v[6] or '0', 'ndirect', '0', 'vbd', spec.vbd)
-  for i, m in ipairs(MEDIA) do
-    redis.call('HSET', k('a', aid), 'cap:' .. m, istr(tonumber(spec.cap[m]) or 0),
-      'asg:' .. m, istr(tonumber(spec.asg[m]) or 0), 'pend:' .. m, istr(p[m]), 'wrap:' .. m, v[6 + i] or '0')
+  redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
+  a.ndirect, a.vbd = 0, spec.vbd == '1'
+  for _, m in ipairs(MEDIA) do
+    a.cap[m], a.asg[m], a.pend[m] = tonumber(spec.cap[m]) or 0, tonumber(spec.asg[m]) or 0, p[m]
   end
-  for name, lvl in pairs(spec.skills) do
-    redis.call('HSET', k('a', aid), 's:' .. name, istr(lvl))
-  end
+  local names = {}
+  for name in pairs(spec.skills) do names[#names + 1] = name end
+  table.sort(names)
+  local parts = {}
+  for i, name in ipairs(names) do parts[i] = name .. '=' .. istr(tonumber(spec.skills[name])) end
+  set_skills(a, table.concat(parts, ','))
+  save(a)
+  local presence = a.presence
   for _, o in ipairs(kept[aid] or {}) do
     if valid[o.id] then redis.call('SADD', k('a', aid, 'offers'), o.id) end
   end
@@ -157,7 +159,8 @@ end
 -- set of their target when it is a known agent). Exclusions and the step
 -- of tasks that were already here (same queue) are kept.
 for qid in pairs(qids) do
-  redis.call('DEL', wait_key(qid, 'voice'), wait_key(qid, 'chat'), wait_key(qid, 'email'), k('q', qid, 'age'))
+  clear_waiting(qid)
+  redis.call('DEL', k('q', qid, 'age'))
 end
 redis.call('DEL', k('tasks'), k('steps'))
 for _, st in ipairs(snap.tasks) do

@@ -25,10 +25,10 @@ type Options struct {
 	Now func() time.Time
 	// NewID returns a fresh offer id; default 16 random bytes in hex.
 	NewID func() string
-	// ScanDepth bounds the work of one decision: a queue dispatch stops
-	// after skipping this many waiting tasks of a media that no free agent
-	// can take, and an agent pulling work looks at this many head tasks
-	// of each of its queues and media; default 50.
+	// ScanDepth bounds the work of one decision: within one requirement
+	// class of a queue's waiting tasks, a dispatch or pull skips at most
+	// this many tasks excluded for every qualified free agent (they
+	// rejected or missed them); default 50.
 	ScanDepth int
 	// MissLimit is the number of consecutive missed offers (timeouts)
 	// after which the router sets an agent away (Outcome.Away, reason
