@@ -71,12 +71,13 @@ func (r *Router) RemoveAgent(ctx context.Context, agentID int64) (Outcome, error
 	return rep.Outcome, err
 }
 
-// Enqueue adds a task to its queue, then dispatches the queue and, if the
-// task still waits, tries it on its own (so ScanDepth unofferable tasks
-// ahead of it cannot keep it from a free agent). A task already queued or
-// offered is left as it is, even when t names another queue or priority
-// (Remove it first to move it); its queue is dispatched all the same.
-// Unknown queue: ENOTFOUND.
+// Enqueue adds a task to its queue and offers it to its chosen eligible
+// agents if any is free. The rest of the queue is not dispatched: the
+// router is work-conserving (after every call no free agent is eligible
+// for a waiting task), so an arrival can only be offered itself. A task
+// already queued or offered is left as it is, even when t names another
+// queue or priority (Remove it first to move it). Unknown queue:
+// ENOTFOUND.
 func (r *Router) Enqueue(ctx context.Context, t Task) (Outcome, error) {
 	if err := t.check(r.now()); err != nil {
 		return Outcome{}, err

@@ -349,6 +349,9 @@ func (d *diff) step() error {
 	if mdig := d.m.digest(); !slices.Equal(dig, mdig) {
 		return fmt.Errorf("%s: state differs:\n    redis %v\n    model %v", op, dig, mdig)
 	}
+	if idle := d.m.idleWork(); idle != "" {
+		return fmt.Errorf("%s: not work-conserving: %s", op, idle)
+	}
 	return nil
 }
 

@@ -102,8 +102,8 @@
 // offered, ended, more, extra, away}, every number as a decimal string
 // (Lua numbers are doubles; every value stored stays below 2^53).
 //
-//	enqueue.lua      add a task (unless queued or offered), dispatch its
-//	                 queue, then offer the new task itself if it still waits
+//	enqueue.lua      add a task (unless queued or offered) and offer it
+//	                 (work-conserving: nothing else can have changed)
 //	transfer.lua     release an assigned slot (wrap-up of the queue it came
 //	                 from), add the task to the new queue, dispatch, pull
 //	remove.lua       delete a task; cancel its pending offers; agents pull
@@ -185,9 +185,13 @@
 // free member qualifies for it takes the class's first task, offers the
 // lowest of these heads, and repeats until no free member or no head is
 // left. Within a class it skips at most ScanDepth tasks whose qualified
-// free members are all excluded (they rejected or missed it). A new task
-// is also tried on its own. Paused queues dispatch nothing (direct
-// transfers excepted).
+// free members are all excluded (they rejected or missed it). Paused
+// queues dispatch nothing (direct transfers excepted).
+//
+// The router is work-conserving: after every call no available agent
+// with a free slot is eligible for a waiting task of an unpaused queue it
+// belongs to (the differential test checks this after every operation).
+// So an arrival offers just the new task, and a freed agent just pulls.
 //
 // An agent with a free slot pulls (a pull makes one offer per task):
 // first its direct transfers, then, in each (queue, media) it has a free

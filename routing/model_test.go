@@ -242,6 +242,35 @@ func (w *modelWorld) waiting(q int64, m parley.Media) []*mTask {
 	return out
 }
 
+// idleWork describes a waiting task that a free agent could take, or
+// returns "": after every operation the router is work-conserving (no
+// available agent with a free slot is eligible for a waiting task of an
+// unpaused queue it belongs to, nor for a direct transfer to it). This is
+// what lets an arrival offer just the new task.
+func (w *modelWorld) idleWork() string {
+	for _, t := range w.tasks {
+		if t.state != "queued" {
+			continue
+		}
+		if t.target != 0 {
+			if a := w.agents[t.target]; a != nil && a.free(t.media) && !t.excl[a.id] {
+				return fmt.Sprintf("direct transfer c%d waits for free agent %d", t.conv, a.id)
+			}
+			continue
+		}
+		q := w.queues[t.queue]
+		if q == nil || q.paused {
+			continue
+		}
+		for aid := range q.members {
+			if w.eligible(w.agents[aid], t) {
+				return fmt.Sprintf("c%d waits in queue %d while agent %d is free for it", t.conv, q.id, aid)
+			}
+		}
+	}
+	return ""
+}
+
 func (w *modelWorld) score(q *mQueue, prio int, enq int64) int64 {
 	if q != nil && q.aging {
 		return AgingScore(prio, msTime(enq))
@@ -590,13 +619,9 @@ func (w *modelWorld) Enqueue(t Task) error {
 	if w.queues[t.QueueID] == nil {
 		return parley.Errorf(parley.ENOTFOUND, "queue not found")
 	}
-	qid := t.QueueID
-	if old := w.tasks[t.ConversationID]; old != nil {
-		qid = old.queue
-	} else {
+	if w.tasks[t.ConversationID] == nil {
 		w.newTask(t, 0)
 	}
-	w.want(fmt.Sprintf("q%d", qid))
 	w.want(fmt.Sprintf("t%d", t.ConversationID))
 	w.runWork()
 	return nil

@@ -166,6 +166,18 @@ func TestSupervisorInterventionsAreAppliedAndAudited(t *testing.T) {
 	// Transfer the assigned conversation to Bob.
 	w.send(map[string]any{"type": "transfer", "conversation_id": convID, "agent_id": ids["Bob Martin"]})
 	bob.expectWhere("offer", func(f frame) bool { return f.str("offer", "conversation", "id") == convID })
+	// The transfer is audited after Bob's offer is pushed: wait for the row
+	// so that the pause below is audited after it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var last struct{ Items []struct{ Action string } }
+		srv.do(t, "GET", "/api/v1/audit?limit=1", admin, nil, &last)
+		if len(last.Items) == 1 && last.Items[0].Action == "conversation.transfer" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the transfer was not audited: %+v", last)
+		}
+	}
 
 	// Pause and unpause a queue.
 	var queues struct {
