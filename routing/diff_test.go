@@ -29,6 +29,10 @@ import (
 // MaxParallelOffers, capacity never exceeded, each pending offer held
 // once, waiting sets exact and in score order, free sets exact).
 //
+// One sequence in ten runs the scripts as EVALSHA (Options.NoFunctions),
+// the path of a Redis without functions; the others call the function
+// library.
+//
 // Seeds are deterministic: seeds 1..N (PARLEY_DIFF_SEQS, default 1000,
 // sized for CI's time budget; run more locally, e.g. 20000).
 // A failure prints the seed, the world and the operations so far; rerun
@@ -110,7 +114,8 @@ func newDiff(rdb *redis.Client, prefix string, seed uint64) *diff {
 	rng := mrand.New(mrand.NewPCG(seed, 99))
 	miss := 2 + rng.IntN(2)
 	d := &diff{ctx: context.Background(), rng: rng, clock: clock,
-		r:   New(rdb, Options{Prefix: prefix, Now: clock.Now, NewID: newID, ScanDepth: 100000, MissLimit: miss}),
+		r: New(rdb, Options{Prefix: prefix, Now: clock.Now, NewID: newID, ScanDepth: 100000, MissLimit: miss,
+			NoFunctions: seed%10 == 0}),
 		m:   newModel(clock.Now().UnixMilli(), miss),
 		ids: map[string]string{}, assigned: map[string][]int64{}}
 	return d

@@ -1,6 +1,9 @@
--- lib.lua: shared by every mutating script. router.go prepends it to each
--- script's body, so each script is one chunk (one EVALSHA) and these locals
--- are visible to the body.
+-- lib.lua: shared by every mutating script. router.go builds from it and
+-- the scripts' files one Redis function library (FUNCTION LOAD; each
+-- script body becomes a function that calls begin first), or, on a Redis
+-- without functions, one EVAL script per body (lib.lua, then the body in
+-- a function called with KEYS and ARGV). Either way each transition is
+-- one call, and these locals are visible to the bodies.
 --
 -- Calling convention (see doc.go):
 --   KEYS[1]  the hash tag, e.g. "{parley}"; every key name is built from it.
@@ -22,16 +25,14 @@
 -- only with istr (string.format %d), never with tostring or "..", which
 -- would print 15-digit scores in exponent form.
 --
--- Speed matters: each redis.call costs a few microseconds (its reply is
--- serialized and parsed back), so reads are cached per call, a waiting
--- task's eligibility is encoded in its ZSET member (no read of the task
--- to decide), and agents with a free slot are kept in per-media sets.
+-- Speed matters: each redis.call costs about 15,000 instructions (its
+-- reply is serialized and parsed back), so reads are cached per call,
+-- waiting tasks are indexed by requirement class, agents with a free slot
+-- are kept in per-media sets and agent records in one hash (doc.go).
 
-local P = KEYS[1]
-local NOW = tonumber(ARGV[1])
-local DEPTH = tonumber(ARGV[2])
-local MISS_LIMIT = tonumber(ARGV[3])
-local NIDS = tonumber(ARGV[4])
+-- Per call (set by begin): the hash tag, the arguments, the common ones
+-- decoded, and how many of the fresh offer ids were used.
+local P, A, NOW, DEPTH, MISS_LIMIT, NIDS
 local ids_used = 0
 
 local MEDIA = { 'voice', 'chat', 'email' }
@@ -41,9 +42,9 @@ local EPOCH = 1704067200000    -- 2024-01-01 in ms (Go: Epoch)
 local PRIO_UNIT = 2199023255552 -- 2^41 (Go: timeBits)
 local AGING_UNIT = 60000       -- ms one priority point is worth (Go: AgingStep)
 
-local OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY = {}, {}, {}, {}
+local OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY
 
-local function arg(i) return ARGV[4 + NIDS + i] end
+local function arg(i) return A[4 + NIDS + i] end
 
 local function istr(n) return string.format('%d', n) end
 
@@ -111,7 +112,7 @@ local function fail(code, msg) return reply(code, msg) end
 -- Requirements: "name=level,name=level" sorted by name ("" = none),
 -- parsed once per call into lists of { name, level }.
 
-local REQS = {}
+local REQS, NREQS = {}, 0 -- kept across calls (a pure cache), emptied when large
 
 local function parse_req(s)
   local r = REQS[s]
@@ -124,6 +125,7 @@ local function parse_req(s)
       end
     end
     REQS[s] = r
+    NREQS = NREQS + 1
   end
   return r
 end
@@ -158,7 +160,7 @@ end
 -- with every write this script makes.
 
 local queues, agents, tasks, EXCL = {}, {}, {}, {}
-local RAW, SKILLS = {}, {} -- agent records fetched but not decoded; skills string -> map
+local RAW, SKILLS = {}, {} -- agent records fetched but not decoded; skills string -> map (kept)
 
 local function reset_cache() queues, agents, tasks, EXCL, RAW = {}, {}, {}, {}, {} end
 
@@ -221,8 +223,9 @@ end
 --   asg email|pend voice|pend chat|pend email|wrap voice|wrap chat|
 --   wrap email|vbd|cap voice|cap chat|cap email|skills"
 -- with skills "name=level,..." sorted by name.
-local AG_PAT = '^(%a+)' .. string.rep('|(%d+)', 15) .. '|([01])|(%d+)|(%d+)|(%d+)|(.*)$'
-local AG_FMT = '%s' .. string.rep('|%d', 15) .. '|%s|%d|%d|%d|%s'
+-- (Literals: a function library may use no library while it loads.)
+local AG_PAT = '^(%a+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([01])|(%d+)|(%d+)|(%d+)|(.*)$'
+local AG_FMT = '%s|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%s'
 
 -- skillmap turns a skills string into a map name -> level (cached).
 local function skillmap(s)
@@ -501,7 +504,7 @@ local function make_offer(a, t, q)
   repeat
     if ids_used >= NIDS then return false end
     ids_used = ids_used + 1
-    oid = ARGV[4 + ids_used]
+    oid = A[4 + ids_used]
   until redis.call('EXISTS', k('o', oid)) == 0
   local exp = NOW + q.timeout
   local o = { id = oid, conv = t.conv, agent = a.id, queue = q.id, media = t.media,
@@ -635,7 +638,7 @@ end
 -- Work lists: queues to dispatch ("q<id>"), agents who pull ("a<id>")
 -- and single tasks to offer ("t<conv>").
 
-local WORK, WORK_SEEN = {}, {}
+local WORK, WORK_SEEN
 
 local function want(item)
   if not WORK_SEEN[item] then
@@ -1042,4 +1045,17 @@ local function release(a, m, wrap_ms)
     add_count(a, 'asg', m, -1)
     if m == 'voice' then set_idle(a) end
   end
+end
+
+-- begin starts a call: every script and function runs it first, with its
+-- KEYS and ARGV. Caches of pure decodings (requirements, skills) are kept
+-- between calls of a loaded function library, and emptied when large.
+local function begin(keys, args)
+  P, A = keys[1], args
+  NOW, DEPTH, MISS_LIMIT, NIDS = tonumber(args[1]), tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  ids_used = 0
+  OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY = {}, {}, {}, {}
+  WORK, WORK_SEEN = {}, {}
+  reset_cache()
+  if NREQS > 4096 then REQS, NREQS, SKILLS = {}, 0, {} end
 end

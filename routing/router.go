@@ -3,12 +3,14 @@ package routing
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +43,10 @@ type Options struct {
 	// for a decision latency histogram. It must be cheap and safe for
 	// concurrent use.
 	Observe func(op string, d time.Duration)
+	// NoFunctions makes the Router run its transitions as EVALSHA scripts
+	// even when Redis has functions (Redis 7); it is for tests of that
+	// path (a Redis without functions is detected on its own).
+	NoFunctions bool
 }
 
 // Router is the Redis routing core. It is safe for concurrent use, and
@@ -55,6 +61,7 @@ type Router struct {
 	depth int
 	miss  int
 	obs   func(string, time.Duration)
+	mode  atomic.Int32 // modeUnknown, modeFunctions or modeScripts
 }
 
 // New returns a Router keeping its state in rdb under the hash tag
@@ -79,8 +86,12 @@ func New(rdb redis.UniversalClient, opts Options) *Router {
 		opts.MissLimit = 3
 	}
 	tag := "{" + opts.Prefix + "}"
-	return &Router{rdb: rdb, tag: tag, keys: []string{tag}, now: opts.Now, newID: opts.NewID,
+	r := &Router{rdb: rdb, tag: tag, keys: []string{tag}, now: opts.Now, newID: opts.NewID,
 		depth: opts.ScanDepth, miss: opts.MissLimit, obs: opts.Observe}
+	if opts.NoFunctions {
+		r.mode.Store(modeScripts)
+	}
+	return r
 }
 
 func randomID() string {
@@ -121,42 +132,127 @@ func (o *Outcome) add(p Outcome) {
 	o.Away = append(o.Away, p.Away...)
 }
 
-// Scripts. Each is lib.lua followed by the script's own file, so shared
-// functions are compiled into every script and each transition stays one
-// EVALSHA.
+// Scripts. lib.lua and the script files make one Redis function library
+// (FUNCTION LOAD, Redis 7): lib.lua's functions are compiled once and each
+// transition is one FCALL. Its name carries a hash of the source, so
+// Routers of different builds sharing a Redis each call their own. On a
+// Redis without functions each script is lib.lua followed by the body
+// (EVALSHA). Either way a body starts with begin(KEYS, ARGV).
 
 //go:embed *.lua
 var luaFiles embed.FS
 
+// luaScript is one transition: a function of the library and the same
+// body as a script.
+type luaScript struct {
+	fn   string        // function name in the library
+	eval *redis.Script // lib.lua + body, for Redis without functions
+}
+
+// luaLibrary is the routing function library.
+type luaLibrary struct {
+	source  string
+	scripts map[string]*luaScript // by file name without .lua
+}
+
+func buildLibrary(names ...string) luaLibrary {
+	read := func(name string) string {
+		b, err := luaFiles.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
+	}
+	lib := read("lib.lua")
+	bodies := make([]string, len(names))
+	h := sha1.New()
+	h.Write([]byte(lib))
+	for i, n := range names {
+		bodies[i] = read(n + ".lua")
+		h.Write([]byte(bodies[i]))
+	}
+	prefix := "parley_routing_" + hex.EncodeToString(h.Sum(nil))[:12]
+	var src strings.Builder
+	src.WriteString("#!lua name=" + prefix + "\n" + lib + "\n")
+	l := luaLibrary{scripts: map[string]*luaScript{}}
+	for i, n := range names {
+		fn := prefix + "_" + n
+		fmt.Fprintf(&src, "-- %s.lua\nredis.register_function('%s', function(keys, args)\nbegin(keys, args)\n%s\nend)\n", n, fn, bodies[i])
+		l.scripts[n] = &luaScript{fn: fn, eval: redis.NewScript(lib + "\n-- " + n + ".lua\nlocal function main(keys, args)\nbegin(keys, args)\n" +
+			bodies[i] + "\nend\nreturn main(KEYS, ARGV)\n")}
+	}
+	l.source = src.String()
+	return l
+}
+
 var (
-	scriptAccept      = loadScript("accept.lua")
-	scriptDispatch    = loadScript("dispatch.lua")
-	scriptEnqueue     = loadScript("enqueue.lua")
-	scriptExpire      = loadScript("expire.lua")
-	scriptPosition    = loadScript("position.lua")
-	scriptPresence    = loadScript("presence.lua")
-	scriptReconcile   = loadScript("reconcile.lua")
-	scriptReject      = loadScript("reject.lua")
-	scriptRelease     = loadScript("release.lua")
-	scriptRemove      = loadScript("remove.lua")
-	scriptRemoveAgent = loadScript("removeagent.lua")
-	scriptRemoveQueue = loadScript("removequeue.lua")
-	scriptSyncAgent   = loadScript("syncagent.lua")
-	scriptSyncQueue   = loadScript("syncqueue.lua")
-	scriptStaffed     = loadScript("staffed.lua")
-	scriptTransfer    = loadScript("transfer.lua")
+	routingLua = buildLibrary("accept", "dispatch", "enqueue", "expire", "position", "presence", "reconcile",
+		"reject", "release", "remove", "removeagent", "removequeue", "syncagent", "syncqueue", "staffed", "transfer")
+
+	scriptAccept      = routingLua.scripts["accept"]
+	scriptDispatch    = routingLua.scripts["dispatch"]
+	scriptEnqueue     = routingLua.scripts["enqueue"]
+	scriptExpire      = routingLua.scripts["expire"]
+	scriptPosition    = routingLua.scripts["position"]
+	scriptPresence    = routingLua.scripts["presence"]
+	scriptReconcile   = routingLua.scripts["reconcile"]
+	scriptReject      = routingLua.scripts["reject"]
+	scriptRelease     = routingLua.scripts["release"]
+	scriptRemove      = routingLua.scripts["remove"]
+	scriptRemoveAgent = routingLua.scripts["removeagent"]
+	scriptRemoveQueue = routingLua.scripts["removequeue"]
+	scriptSyncAgent   = routingLua.scripts["syncagent"]
+	scriptSyncQueue   = routingLua.scripts["syncqueue"]
+	scriptStaffed     = routingLua.scripts["staffed"]
+	scriptTransfer    = routingLua.scripts["transfer"]
 )
 
-func loadScript(name string) *redis.Script {
-	lib, err := luaFiles.ReadFile("lib.lua")
-	if err != nil {
-		panic(err)
+// How a Router calls the scripts (Router.mode).
+const (
+	modeUnknown   int32 = iota // not tried yet
+	modeFunctions              // FCALL of the loaded library
+	modeScripts                // EVALSHA: Redis without functions, or Options.NoFunctions
+)
+
+// call runs script s: FCALL, loading the library when Redis does not
+// have it (first use, restart, FUNCTION FLUSH) and falling back to
+// EVALSHA for good when Redis has no functions.
+func (r *Router) call(ctx context.Context, s *luaScript, argv []any) ([]any, error) {
+	if r.mode.Load() != modeScripts {
+		v, err := r.rdb.FCall(ctx, s.fn, r.keys, argv...).Slice()
+		if err == nil || !noFunction(err) {
+			return v, err
+		}
+		if err := r.loadLibrary(ctx); err != nil {
+			return nil, err
+		}
+		if r.mode.Load() == modeFunctions {
+			return r.rdb.FCall(ctx, s.fn, r.keys, argv...).Slice()
+		}
 	}
-	body, err := luaFiles.ReadFile(name)
-	if err != nil {
-		panic(err)
+	return s.eval.Run(ctx, r.rdb, r.keys, argv...).Slice()
+}
+
+// noFunction reports whether err says the function (or FCALL itself) is
+// unknown to this Redis.
+func noFunction(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Function not found") || strings.Contains(msg, "unknown command")
+}
+
+// loadLibrary loads the routing library (another Router may have just
+// done so) or, on a Redis without functions, switches to scripts.
+func (r *Router) loadLibrary(ctx context.Context) error {
+	err := r.rdb.FunctionLoad(ctx, routingLua.source).Err()
+	switch {
+	case err == nil || strings.Contains(err.Error(), "already exists"):
+		r.mode.Store(modeFunctions)
+	case strings.Contains(err.Error(), "unknown command"):
+		r.mode.Store(modeScripts)
+	default:
+		return fmt.Errorf("routing: load function library: %w", err)
 	}
-	return redis.NewScript(string(lib) + "\n-- " + name + "\n" + string(body))
+	return nil
 }
 
 // Offer id pools passed to a script (see lib.lua): a script that runs out
@@ -177,7 +273,7 @@ type reply struct {
 // run runs script s with nids fresh offer ids and args, then finishes the
 // dispatch work the id pool did not cover. op names the call in errors
 // and its first word names it for Options.Observe.
-func (r *Router) run(ctx context.Context, op string, s *redis.Script, nids int, args ...any) (reply, error) {
+func (r *Router) run(ctx context.Context, op string, s *luaScript, nids int, args ...any) (reply, error) {
 	var start time.Time
 	if r.obs != nil {
 		start = time.Now()
@@ -210,14 +306,14 @@ func (r *Router) run(ctx context.Context, op string, s *redis.Script, nids int, 
 
 // eval runs one script: ARGV = now_ms, depth, miss limit, nids, ids...,
 // args...
-func (r *Router) eval(ctx context.Context, s *redis.Script, nids int, args []any) (reply, error) {
+func (r *Router) eval(ctx context.Context, s *luaScript, nids int, args []any) (reply, error) {
 	argv := make([]any, 0, 4+nids+len(args))
 	argv = append(argv, r.now().UnixMilli(), r.depth, r.miss, nids)
 	for range nids {
 		argv = append(argv, r.newID())
 	}
 	argv = append(argv, args...)
-	v, err := s.Run(ctx, r.rdb, r.keys, argv...).Slice()
+	v, err := r.call(ctx, s, argv)
 	if err != nil {
 		return reply{}, err
 	}

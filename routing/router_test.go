@@ -2,6 +2,7 @@ package routing
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -729,4 +730,24 @@ func TestRouterSyncAgentKeepsPresenceAndLoad(t *testing.T) {
 	wantOffers(t, "pull after sync", out.Offered, "c11→a1")
 	wantOffers(t, "billing is gone", e.enqueue(Task{ConversationID: 12, QueueID: 1, Require: map[string]int{"billing": 1}}).Offered, "")
 	wantOffers(t, "a third slot", e.enqueue(Task{ConversationID: 13, QueueID: 1}).Offered, "c13→a1")
+}
+
+// TestFunctionLibraryReloads: when Redis loses the function library
+// (restart, FUNCTION FLUSH) the next call loads it again.
+func TestFunctionLibraryReloads(t *testing.T) {
+	e := newEnv(t)
+	e.agent(AgentSpec{ID: 1, Capacity: map[parley.Media]int{parley.MediaChat: 1}})
+	name := strings.Fields(strings.TrimPrefix(routingLua.source, "#!lua name="))[0]
+	if err := e.rdb.FunctionDelete(e.ctx, name).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.SetPresence(e.ctx, 1, parley.PresenceAvailable); err != nil {
+		t.Fatalf("after FUNCTION DELETE: %v", err)
+	}
+	if p, err := e.r.Presence(e.ctx, 1); err != nil || p != parley.PresenceAvailable {
+		t.Errorf("presence %q, %v", p, err)
+	}
+	if e.r.mode.Load() != modeFunctions {
+		t.Errorf("mode %d, want functions", e.r.mode.Load())
+	}
 }
