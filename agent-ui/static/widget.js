@@ -49,6 +49,8 @@
       "widget.typing": "The agent is typing…",
       "widget.typing_named": "{name} is typing…",
       "widget.resolved": "This conversation is resolved — write again to start a new one.",
+      "widget.leave": "Leave the queue",
+      "widget.left": "You left the queue — write again to start a new conversation.",
       "widget.connecting": "Connecting…",
       "widget.reconnecting": "Connection lost — reconnecting…",
       "widget.error": "Something went wrong. Please try again.",
@@ -86,6 +88,8 @@
       "widget.typing": "客服正在输入…",
       "widget.typing_named": "{name} 正在输入…",
       "widget.resolved": "本次对话已结束——再次发送消息即可开始新的对话。",
+      "widget.leave": "离开队列",
+      "widget.left": "您已离开队列——再次发送消息即可开始新的对话。",
       "widget.connecting": "正在连接…",
       "widget.reconnecting": "连接中断，正在重新连接…",
       "widget.error": "出现错误，请重试。",
@@ -303,6 +307,7 @@
     '#parley-widget .parley-header-text{flex:1;min-width:0;}',
     '#parley-widget .parley-title{margin:0;padding:0;font-size:16px;font-weight:700;line-height:1.3;color:inherit;}',
     '#parley-widget .parley-status{margin:2px 0 0;min-height:1.4em;font-size:12px;opacity:.92;}',
+    '#parley-widget .parley-leave{margin:2px 0 0;padding:0;border:0;background:none;color:inherit;font:inherit;font-size:12px;text-decoration:underline;cursor:pointer;}',
     '#parley-widget .parley-status[data-kind="warn"],#parley-widget .parley-status[data-kind="error"]{opacity:1;font-weight:600;}',
     '#parley-widget .parley-close{display:grid;place-items:center;width:32px;height:32px;padding:0;border:0;border-radius:8px;background:transparent;color:#fff;cursor:pointer;}',
     '#parley-widget .parley-close:hover{background:rgba(255,255,255,.16);}',
@@ -360,6 +365,7 @@
 
     ui.title = el('h2', { id: 'parley-title', class: 'parley-title' }, t('widget.title'));
     ui.status = el('p', { id: 'parley-status', class: 'parley-status', role: 'status', 'aria-live': 'polite' });
+    ui.leave = el('button', { id: 'parley-leave', class: 'parley-leave', type: 'button', hidden: true, onclick: () => sendFrame({ type: 'leave' }) }, t('widget.leave'));
     ui.close = el('button', { id: 'parley-close', class: 'parley-close', type: 'button', 'aria-label': t('widget.close'), title: t('widget.close'), onclick: () => closePanel(true) }, icon(ICON_DOWN, 22));
 
     // Pre-chat form.
@@ -401,7 +407,7 @@
     ui.panel = el(
       'section',
       { id: 'parley-panel', class: 'parley-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'parley-title', hidden: true },
-      el('header', { class: 'parley-header' }, el('div', { class: 'parley-header-text' }, ui.title, ui.status), ui.close),
+      el('header', { class: 'parley-header' }, el('div', { class: 'parley-header-text' }, ui.title, ui.status, ui.leave), ui.close),
       el('div', { class: 'parley-body' }, ui.prechat, ui.chat),
     );
 
@@ -435,6 +441,7 @@
   function setStatus(text, kind) {
     ui.status.textContent = text || '';
     ui.status.dataset.kind = kind || 'info';
+    ui.leave.hidden = S.status !== 'queued'; // only a waiting visitor can leave
   }
 
   function showPrechat() {
@@ -800,6 +807,12 @@
           ui.typing.textContent = '';
         }, TYPING_SHOW_MS);
         break;
+      case 'abandoned':
+        S.status = 'abandoned';
+        ui.typing.textContent = '';
+        setStatus(t('widget.left'));
+        addNotice('widget.left');
+        break;
       case 'resolved':
         S.status = 'resolved';
         S.agentName = '';
@@ -876,9 +889,9 @@
     }
     S.ready = true;
     S.attempt = 0;
-    if (f.status === 'resolved') {
-      S.status = 'resolved';
-      setStatus(t('widget.resolved'));
+    if (f.status === 'resolved' || f.status === 'abandoned') {
+      S.status = f.status;
+      setStatus(t(f.status === 'resolved' ? 'widget.resolved' : 'widget.left'));
     } else if (f.status === 'queued') {
       S.status = 'queued';
       setStatus(t('widget.waiting'));
@@ -1013,7 +1026,7 @@
     appendEntry(e);
     ui.input.value = '';
     autosize();
-    if (S.status === 'resolved') {
+    if (S.status === 'resolved' || S.status === 'abandoned') {
       S.status = '';
       setStatus('');
     }

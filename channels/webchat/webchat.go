@@ -31,6 +31,7 @@ type Backend interface {
 	CustomerMessages(ctx context.Context, convID, afterSeq int64) ([]parley.Message, error)
 	QueueStatus(ctx context.Context, conv parley.Conversation) (pos int, wait time.Duration, queued bool, err error)
 	Typing(ctx context.Context, conv parley.Conversation, byCustomer bool)
+	Abandon(ctx context.Context, convID int64, reason string) (parley.Conversation, error)
 }
 
 // Bus publishes and subscribes frames across instances.
@@ -390,6 +391,8 @@ func (s *visitorSocket) onEvent(ctx context.Context, data []byte) {
 		s.conv.Status = parley.StatusAssigned
 	case "resolved":
 		s.conv.Status = parley.StatusResolved
+	case "abandoned":
+		s.conv.Status = parley.StatusAbandoned
 	}
 	s.conn.SendRaw(data)
 }
@@ -422,7 +425,7 @@ func parseFrame(data []byte) (inbound, error) {
 			return f, err
 		}
 		return f, parley.ValidateBody(f.Body)
-	case "typing":
+	case "typing", "leave":
 		return f, nil
 	case "rating":
 		_, err := parseRating(data)
@@ -469,5 +472,18 @@ func (s *visitorSocket) onFrame(ctx context.Context, data []byte) {
 		if s.hasConv && s.conv.Status.Open() {
 			s.c.backend.Typing(ctx, s.conv, true)
 		}
+	case "leave":
+		// The visitor gives up waiting: the conversation is abandoned and
+		// leaves the queue (the abandoned frame comes back through the bus).
+		if !s.hasConv || s.conv.Status != parley.StatusQueued {
+			s.fail("", parley.Errorf(parley.ECONFLICT, "Only a conversation waiting in the queue can be left."))
+			return
+		}
+		conv, err := s.c.backend.Abandon(ctx, s.conv.ID, "visitor_left")
+		if err != nil {
+			s.fail("", err)
+			return
+		}
+		s.conv = conv
 	}
 }
