@@ -106,6 +106,10 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   nwait = nwait + redis.call('ZCARD', k('a', aid, 'direct'))
 end
 if nwait + noffered ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noffered) end
+-- Step timers belong to live tasks.
+for _, conv in ipairs(redis.call('ZRANGE', k('steps'), 0, -1)) do
+  if redis.call('SISMEMBER', k('tasks'), conv) == 0 then bad('step timer of deleted task', conv) end
+end
 -- The class index holds exactly the waiting tasks of each queue and media.
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
   for _, m in ipairs(media) do

@@ -168,7 +168,11 @@ local function reset_cache() queues, agents, tasks, EXCL, RAW = {}, {}, {}, {}, 
 -- prio|timeout|par|aging|prof|sticky|wrap|paused|steps, steps being
 -- "expire_ms:skip:req;...".
 local QPAT = '^(%d+)|(%d+)|(%d+)|(%d)|(%d)|(%d+)|(%d+)|(%d)|(.*)$'
+local PARSED, NPARSED = {}, 0 -- qid|config -> parsed queue, kept across calls (never mutated)
 local function parse_queue(qid, v)
+  local key = qid .. '|' .. v
+  local q = PARSED[key]
+  if q then return q end
   local prio, timeout, par, aging, prof, sticky, wrap, paused, steps = v:match(QPAT)
   local q = { id = qid, prio = tonumber(prio), timeout = tonumber(timeout), par = tonumber(par),
     aging = aging == '1', prof = prof == '1', sticky = tonumber(sticky), wrap = tonumber(wrap),
@@ -179,6 +183,8 @@ local function parse_queue(qid, v)
       q.steps[i] = { exp = tonumber(g[1]), skip = g[2] == '1', req = g[3] }
     end
   end
+  if NPARSED > 1024 then PARSED, NPARSED = {}, 0 end
+  PARSED[key], NPARSED = q, NPARSED + 1
   return q
 end
 
@@ -575,10 +581,17 @@ local function logged_in_match(q, req)
   return false
 end
 
+-- timed reports whether task t of queue q (false: removed) has a step
+-- change scheduled in P:steps: advance_step keeps exactly those there.
+local function timed(t, q)
+  return not q or (t.target == '' and t.step < #q.steps and q.steps[t.step + 1].exp > 0)
+end
+
 -- advance_step moves task t of queue q past expired steps and steps to
 -- skip (from its current step on: steps only widen), stores the step and
 -- schedules the next step change in P:steps. Direct transfers have none.
-local function advance_step(t, q)
+-- fresh: t was never scheduled (nothing to unschedule).
+local function advance_step(t, q, fresh)
   local n, i = 0, t.step
   if q and t.target == '' then n = #q.steps end
   while i < n do
@@ -594,7 +607,7 @@ local function advance_step(t, q)
   end
   if i < n and q.steps[i + 1].exp > 0 then
     redis.call('ZADD', k('steps'), t.enq + q.steps[i + 1].exp, t.conv)
-  else
+  elseif not fresh then
     redis.call('ZREM', k('steps'), t.conv)
   end
 end
@@ -603,7 +616,7 @@ local function delete_task(t)
   unplace(t)
   redis.call('DEL', k('t', t.conv), k('t', t.conv, 'excl'))
   redis.call('ZREM', k('q', t.queue, 'age'), t.conv)
-  redis.call('ZREM', k('steps'), t.conv)
+  if timed(t, queue(t.queue)) then redis.call('ZREM', k('steps'), t.conv) end
   redis.call('SREM', k('tasks'), t.conv)
   tasks[t.conv] = false
 end
@@ -622,7 +635,7 @@ local function new_task(conv, q, media, prio, enq, req, pref, target, excl_aid)
   if excl_aid ~= '' then exclude(t, excl_aid) end
   redis.call('ZADD', k('q', q.id, 'age'), enq, conv)
   redis.call('SADD', k('tasks'), conv)
-  advance_step(t, q)
+  advance_step(t, q, true)
   place(t, q)
   return t
 end
