@@ -82,6 +82,8 @@ type Escalator interface {
 	RaisePriority(ctx context.Context, conversationID int64, p int) error
 	// MoveToQueue moves a conversation still waiting in its queue.
 	MoveToQueue(ctx context.Context, conversationID, queueID int64) error
+	// Tag adds a tag to the conversation.
+	Tag(ctx context.Context, conversationID int64, tag string) error
 }
 
 // Config holds the service's dependencies and tuning.
@@ -508,6 +510,10 @@ func (s *Service) escalate(ctx context.Context, eng *Engine, t *Track, f *fired)
 		case ActionMoveQueue:
 			if s.Escalator != nil {
 				err = s.Escalator.MoveToQueue(ctx, t.ConversationID, e.QueueID)
+			}
+		case ActionTag:
+			if s.Escalator != nil {
+				err = s.Escalator.Tag(ctx, t.ConversationID, e.Tag)
 			}
 		case ActionNotifySupervisors:
 			if s.Bus != nil {

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+type convView struct {
+	ID           string    `json:"id"`
+	Status       string    `json:"status"`
+	SubStatus    string    `json:"sub_status"`
+	SnoozedUntil time.Time `json:"snoozed_until"`
+	AgentID      string    `json:"agent_id"`
+	Tags         []string  `json:"tags"`
+}
+
+type slaElapsed struct {
+	Kind     string  `json:"kind"`
+	Status   string  `json:"status"`
+	Outcome  string  `json:"outcome"`
+	Cycle    int     `json:"cycle"`
+	ElapsedS float64 `json:"elapsed_s"`
+}
+
+// liveClocks returns the clocks of a conversation by kind (the last of each).
+func (in *instance) clockStates(t *testing.T, token, convID string) map[string]slaElapsed {
+	t.Helper()
+	var out struct {
+		Items []slaElapsed `json:"items"`
+	}
+	if code := in.do(t, "GET", "/api/v1/conversations/"+convID+"/sla", token, nil, &out); code != 200 {
+		t.Fatalf("clocks of %s: status %d", convID, code)
+	}
+	m := map[string]slaElapsed{}
+	for _, c := range out.Items {
+		m[c.Kind] = c
+	}
+	return m
+}
+
+func TestPendingAndSnoozedPauseTheSLAClocksUntilTheCustomerOrTheTimerAndNothingRunsAfterResolve(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	if code := srv.do(t, "POST", "/api/v1/sla/policies", admin, map[string]any{"name": "chat",
+		"targets": map[string]any{"first_response_s": 600, "next_response_s": 600, "resolution_s": 3600}}, nil); code != 201 {
+		t.Fatalf("create policy: status %d", code)
+	}
+	aliceToken := srv.login(t, "agent1@parley.test")
+	alice := srv.agentWS(t, aliceToken)
+	alice.send(map[string]any{"type": "presence", "status": "available"})
+	alice.expect("presence")
+	v := srv.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
+	cust := srv.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "My invoice is wrong", "client_msg_id": "m1"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
+	_, conv := acceptNext(t, alice)
+	status := func(token string, body map[string]any) (convView, int) {
+		var c convView
+		code := srv.do(t, "POST", "/api/v1/conversations/"+conv+"/status", token, body, &c)
+		return c, code
+	}
+
+	// Bad input first.
+	if _, code := status(aliceToken, map[string]any{"status": "sleeping"}); code != 400 {
+		t.Errorf("unknown status: %d; want 400", code)
+	}
+	if _, code := status(aliceToken, map[string]any{"status": "snoozed", "until": time.Now().Add(-time.Minute).Format(time.RFC3339)}); code != 400 {
+		t.Errorf("snooze into the past: %d; want 400", code)
+	}
+	if _, code := status(aliceToken, map[string]any{"status": "snoozed"}); code != 400 {
+		t.Errorf("snooze without until: %d; want 400", code)
+	}
+	if _, code := status(srv.login(t, "agent2@parley.test"), map[string]any{"status": "pending"}); code != 404 {
+		t.Errorf("another agent: %d; want 404", code)
+	}
+
+	// Pending: every running clock pauses and stops counting.
+	c, code := status(aliceToken, map[string]any{"status": "pending"})
+	if code != 200 || c.SubStatus != "pending" || c.Status != "assigned" || c.AgentID == "" {
+		t.Fatalf("pending: status %d, %+v", code, c)
+	}
+	alice.expectWhere("conversation_status", func(f frame) bool { return f.str("sub_status") == "pending" })
+	alice.expectWhere("sla", func(f frame) bool { return f.str("clock") == "resolution" && f.str("state") == "paused" })
+	paused := srv.clockStates(t, aliceToken, conv)
+	if paused["resolution"].Status != "paused" || paused["first_response"].Status != "paused" {
+		t.Fatalf("clocks while pending %+v; want paused", paused)
+	}
+	var listed struct {
+		Items []convView `json:"items"`
+	}
+	if srv.do(t, "GET", "/api/v1/conversations?sub_status=pending", aliceToken, nil, &listed); len(listed.Items) != 1 || listed.Items[0].ID != conv {
+		t.Errorf("pending list %+v; want conversation %s", listed.Items, conv)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	if again := srv.clockStates(t, aliceToken, conv); again["resolution"].ElapsedS != paused["resolution"].ElapsedS {
+		t.Errorf("paused resolution clock counted on: %.3f s then %.3f s", paused["resolution"].ElapsedS, again["resolution"].ElapsedS)
+	}
+
+	// The customer writes: open again, the clocks run.
+	cust.send(map[string]any{"type": "message", "body": "Any news?", "client_msg_id": "m2"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m2" })
+	var got convView
+	srv.do(t, "GET", "/api/v1/conversations/"+conv, aliceToken, nil, &got)
+	if got.SubStatus != "" {
+		t.Fatalf("after the customer wrote: sub_status %q; want open", got.SubStatus)
+	}
+	running := srv.clockStates(t, aliceToken, conv)
+	if running["resolution"].Status != "running" || running["first_response"].Status != "running" {
+		t.Fatalf("clocks after the customer wrote %+v; want running", running)
+	}
+
+	// Snoozed for a second: paused, then the timer wakes it.
+	alice.send(map[string]any{"type": "send", "conversation_id": conv, "body": "Checking with billing.", "client_msg_id": "r1"})
+	alice.expect("ack")
+	c, code = status(aliceToken, map[string]any{"status": "snoozed", "until": time.Now().Add(2 * time.Second).Format(time.RFC3339Nano)})
+	if code != 200 || c.SubStatus != "snoozed" || c.SnoozedUntil.IsZero() {
+		t.Fatalf("snooze: status %d, %+v", code, c)
+	}
+	if cl := srv.clockStates(t, aliceToken, conv); cl["resolution"].Status != "paused" {
+		t.Fatalf("resolution clock while snoozed: %s", cl["resolution"].Status)
+	}
+	woke := alice.expectWhere("conversation_status", func(f frame) bool { return f.str("reason") == "timer" })
+	late := time.Since(c.SnoozedUntil)
+	t.Logf("snooze ended %v after its time", late)
+	if woke.str("sub_status") != "" || late > 1500*time.Millisecond {
+		t.Errorf("wake frame %v %v after the snooze time; want open within 1.5 s", woke, late)
+	}
+	if cl := srv.clockStates(t, aliceToken, conv); cl["resolution"].Status != "running" {
+		t.Fatalf("resolution clock after the snooze: %s", cl["resolution"].Status)
+	}
+	var n int
+	e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'conversation.status_changed' AND conversation_id = $1::bigint`, conv).Scan(&n)
+	if n != 4 { // pending, open (customer), snoozed, open (timer)
+		t.Errorf("%d status_changed events; want 4", n)
+	}
+
+	// Pending, then resolved: every clock stops, and nothing can start one.
+	status(aliceToken, map[string]any{"status": "pending"})
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	alice.expect("resolved")
+	if _, code := status(aliceToken, map[string]any{"status": "open"}); code != 409 {
+		t.Errorf("status of a resolved conversation: %d; want 409", code)
+	}
+	cust.send(map[string]any{"type": "message", "body": "thanks", "client_msg_id": "m3"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m3" })
+	stopped := srv.clockStates(t, aliceToken, conv)
+	for kind, cl := range stopped {
+		if cl.Status != "stopped" {
+			t.Errorf("%s clock %s after resolve; want stopped", kind, cl.Status)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
+	for kind, cl := range srv.clockStates(t, aliceToken, conv) {
+		if cl.Status != "stopped" || cl.ElapsedS != stopped[kind].ElapsedS {
+			t.Errorf("%s clock after resolve: %s, %.3f s then %.3f s; want stopped and still", kind, cl.Status, stopped[kind].ElapsedS, cl.ElapsedS)
+		}
+	}
+	if stopped["resolution"].Outcome != "met" {
+		t.Errorf("resolution outcome %q; want met", stopped["resolution"].Outcome)
+	}
+}
