@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -160,5 +161,171 @@ func TestPendingAndSnoozedPauseTheSLAClocksUntilTheCustomerOrTheTimerAndNothingR
 	}
 	if stopped["resolution"].Outcome != "met" {
 		t.Errorf("resolution outcome %q; want met", stopped["resolution"].Outcome)
+	}
+}
+
+func TestReopenStartsANewResolutionCycleAndTakesTheResolutionPointsBack(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	if code := srv.do(t, "POST", "/api/v1/sla/policies", admin, map[string]any{"name": "chat",
+		"targets": map[string]any{"first_response_s": 600, "resolution_s": 3600}}, nil); code != 201 {
+		t.Fatalf("create policy: status %d", code)
+	}
+	aliceToken := srv.login(t, "agent1@parley.test")
+	alice := srv.agentWS(t, aliceToken)
+	alice.send(map[string]any{"type": "presence", "status": "available"})
+	alice.expect("presence")
+	v := srv.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
+	cust := srv.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "My invoice is wrong", "client_msg_id": "m1"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
+	_, conv := acceptNext(t, alice)
+	reopen := func(token, id string) (convView, int) {
+		var c convView
+		return c, srv.do(t, "POST", "/api/v1/conversations/"+id+"/reopen", token, nil, &c)
+	}
+	if _, code := reopen(aliceToken, conv); code != 409 {
+		t.Errorf("reopen of an assigned conversation: %d; want 409", code)
+	}
+	alice.send(map[string]any{"type": "send", "conversation_id": conv, "body": "Fixed.", "client_msg_id": "r1"})
+	alice.expect("ack")
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	alice.expect("resolved")
+	if p := alice.expectWhere("points", func(f frame) bool { return f.str("rule") == "resolved" }); p.str("delta") != "10" {
+		t.Fatalf("resolution points %v; want +10", p)
+	}
+
+	// The customer writes after the resolve: a new conversation, while it
+	// is open the old one cannot be reopened.
+	cust.send(map[string]any{"type": "message", "body": "One more thing", "client_msg_id": "m2"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m2" })
+	_, conv2 := acceptNext(t, alice)
+	if conv2 == conv {
+		t.Fatalf("a message after the resolve continued the resolved conversation %s", conv)
+	}
+	if _, code := reopen(aliceToken, conv); code != 409 {
+		t.Errorf("reopen while the customer has another open conversation: %d; want 409", code)
+	}
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv2})
+	alice.expectWhere("resolved", func(f frame) bool { return f.str("conversation_id") == conv2 })
+	if _, code := reopen(srv.login(t, "agent2@parley.test"), conv); code != 404 {
+		t.Errorf("reopen by an agent who never had it: %d; want 404", code)
+	}
+
+	// Alice reopens it: a direct offer back to her, the points go back.
+	c, code := reopen(aliceToken, conv)
+	if code != 200 || c.Status != "queued" || c.AgentID != "" {
+		t.Fatalf("reopen: status %d, %+v; want queued", code, c)
+	}
+	if _, again := acceptNext(t, alice); again != conv {
+		t.Fatalf("offered %s after the reopen; want %s", again, conv)
+	}
+	back := alice.expectWhere("points", func(f frame) bool { return f.str("rule") == "reopen" && f.str("conversation_id") == conv })
+	if back.str("delta") != "-10" {
+		t.Errorf("points after the reopen %v; want -10", back)
+	}
+	var cycles struct {
+		Items []slaElapsed `json:"items"`
+	}
+	srv.do(t, "GET", "/api/v1/conversations/"+conv+"/sla", aliceToken, nil, &cycles)
+	var res []slaElapsed
+	for _, cl := range cycles.Items {
+		if cl.Kind == "resolution" {
+			res = append(res, cl)
+		}
+	}
+	if len(res) != 2 || res[0].Outcome != "met" || res[1].Cycle != 2 || res[1].Status != "running" {
+		t.Errorf("resolution clocks after the reopen %+v; want cycle 1 met, cycle 2 running", res)
+	}
+	var n int
+	e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'conversation.reopened' AND conversation_id = $1::bigint`, conv).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d conversation.reopened events; want 1", n)
+	}
+}
+
+func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	if code := srv.do(t, "POST", "/api/v1/sla/policies", admin, map[string]any{"name": "bad tag", "targets": map[string]any{"first_response_s": 2},
+		"escalations": []map[string]any{{"on": "breach", "action": "tag"}}}, nil); code != 400 {
+		t.Errorf("tag escalation without a tag: %d; want 400", code)
+	}
+	if code := srv.do(t, "POST", "/api/v1/sla/policies", admin, map[string]any{"name": "fast", "warn_percent": 50,
+		"targets": map[string]any{"first_response_s": 2},
+		"escalations": []map[string]any{{"on": "warning", "action": "tag", "tag": "sla-warning"}, {"on": "breach", "action": "tag", "tag": "sla-breached"}},
+	}, nil); code != 201 {
+		t.Fatalf("create policy: status %d", code)
+	}
+	sup := srv.login(t, "supervisor@parley.test")
+	v := srv.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
+	cust := srv.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "Hello?", "client_msg_id": "m1"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
+	var waiting struct {
+		Items []convView `json:"items"`
+	}
+	if srv.do(t, "GET", "/api/v1/conversations?status=queued", sup, nil, &waiting); len(waiting.Items) != 1 {
+		t.Fatalf("queued conversations %+v; want 1", waiting.Items)
+	}
+	conv := waiting.Items[0].ID
+
+	// Nobody is available: the clock warns, then breaches, and each adds its tag.
+	deadline := time.Now().Add(10 * time.Second)
+	var c convView
+	for time.Now().Before(deadline) {
+		srv.do(t, "GET", "/api/v1/conversations/"+conv, sup, nil, &c)
+		if len(c.Tags) == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(c.Tags) != 2 || c.Tags[0] != "sla-breached" || c.Tags[1] != "sla-warning" {
+		t.Fatalf("tags after the breach %v; want [sla-breached sla-warning]", c.Tags)
+	}
+	var n int
+	e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'conversation.tags_changed' AND conversation_id = $1::bigint
+		AND payload->>'reason' = 'sla'`, conv).Scan(&n)
+	if n != 2 {
+		t.Errorf("%d tags_changed events from the SLA; want 2", n)
+	}
+
+	// A supervisor adds and removes tags; bad tags are refused.
+	tag := func(body map[string]any) int {
+		return srv.do(t, "POST", "/api/v1/conversations/"+conv+"/tags", sup, body, &c)
+	}
+	if code := tag(map[string]any{"add": []string{"has space"}}); code != 400 {
+		t.Errorf("tag with a space: %d; want 400", code)
+	}
+	if code := tag(map[string]any{}); code != 400 {
+		t.Errorf("empty tag change: %d; want 400", code)
+	}
+	if code := tag(map[string]any{"add": []string{" VIP ", "refund"}, "remove": []string{"sla-warning"}}); code != 200 {
+		t.Fatalf("change tags: %d", code)
+	}
+	if got := strings.Join(c.Tags, ","); got != "refund,sla-breached,vip" {
+		t.Errorf("tags %s; want refund,sla-breached,vip", got)
+	}
+	var list struct {
+		Items []convView `json:"items"`
+	}
+	if srv.do(t, "GET", "/api/v1/conversations?tag=vip", sup, nil, &list); len(list.Items) != 1 || list.Items[0].ID != conv {
+		t.Errorf("list by tag %+v; want conversation %s", list.Items, conv)
+	}
+	if srv.do(t, "GET", "/api/v1/conversations?tag=nothing", sup, nil, &list); len(list.Items) != 0 {
+		t.Errorf("list by an unused tag %+v; want none", list.Items)
+	}
+	var inUse struct {
+		Items []struct {
+			Tag           string `json:"tag"`
+			Conversations int    `json:"conversations"`
+		} `json:"items"`
+	}
+	if code := srv.do(t, "GET", "/api/v1/conversations/tags", sup, nil, &inUse); code != 200 || len(inUse.Items) != 3 {
+		t.Errorf("tags in use: %d %+v; want 3", code, inUse.Items)
 	}
 }
