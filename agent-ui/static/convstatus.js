@@ -191,3 +191,12 @@ export class ConversationTools {
     }
   }
 }
+
+// readOnlyTags renders a conversation's tags and sub-status for supervisor
+// views (the wallboard): small chips, text only.
+export function readOnlyTags(c) {
+  const out = [];
+  if (c.sub_status) out.push(h('span', { class: ['status-badge', `sub-status-${c.sub_status}`] }, t(`cs.sub.${c.sub_status}`)));
+  for (const tag of c.tags || []) out.push(h('span', { class: 'tag-chip tag-chip-static', dataset: { tag } }, tag));
+  return out;
+}
