@@ -12,7 +12,11 @@ ALTER TABLE conversations
 CREATE INDEX conversations_snoozed_idx ON conversations (snoozed_until) WHERE sub_status = 'snoozed';
 CREATE INDEX conversations_tags_idx ON conversations USING gin (tags);
 
+-- A deleted calendar is retired: running clocks keep counting with it.
+ALTER TABLE sla_calendars ADD COLUMN deleted_at timestamptz;
+
 -- +goose Down
+ALTER TABLE sla_calendars DROP COLUMN deleted_at;
 DROP INDEX conversations_tags_idx;
 DROP INDEX conversations_snoozed_idx;
 ALTER TABLE conversations DROP CONSTRAINT conversations_snooze_has_time,

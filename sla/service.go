@@ -31,6 +31,8 @@ type Store interface {
 	Calendar(ctx context.Context, id int64) (Calendar, error)
 	CreateCalendar(ctx context.Context, c *Calendar) error
 	UpdateCalendar(ctx context.Context, c *Calendar) error
+	// DeleteCalendar retires a calendar no live policy uses.
+	DeleteCalendar(ctx context.Context, id int64) error
 	// AddDays adds or replaces a calendar's exceptions by date.
 	AddDays(ctx context.Context, calendarID int64, days []Day) error
 	// Clock returns one clock (not locked).
@@ -629,6 +631,20 @@ func (s *Service) CreateCalendar(ctx context.Context, c *Calendar) error {
 		return err
 	}
 	return s.Store.CreateCalendar(ctx, c)
+}
+
+// UpdateCalendar validates and stores a changed calendar (its days are
+// replaced). Running clocks count with the new hours from the next
+// computation on; deadlines already scheduled move when their clocks next
+// change.
+func (s *Service) UpdateCalendar(ctx context.Context, c *Calendar) error {
+	if c.Days == nil {
+		c.Days = []Day{}
+	}
+	if _, err := c.Compile(); err != nil {
+		return err
+	}
+	return s.Store.UpdateCalendar(ctx, c)
 }
 
 // ImportDays merges a list of holidays and make-up working days into a

@@ -12,6 +12,7 @@ import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
 import { ConversationTools } from './convstatus.js';
+import { SlaAdmin } from './sla-admin.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -63,6 +64,7 @@ const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
+const slaAdmin = new SlaAdmin({ api, toast: (text, kind) => toast(text, kind) }); // admins' SLA policies and calendars
 const tools = new ConversationTools({ api, toast: (text, kind) => toast(text, kind), onChange: (th) => { renderList(); if (th.id === state.openId) renderThread(); } }); // pending, snooze, reopen, tags
 
 const el = {};
@@ -190,6 +192,7 @@ function startSession(agent) {
   game.start(state.agent);
   cockpit.start(state.agent);
   inboxes.start(state.agent);
+  slaAdmin.start(state.agent);
 }
 
 function connect() {
@@ -228,6 +231,7 @@ function stopSession() {
   game.stop();
   cockpit.stop();
   inboxes.stop();
+  slaAdmin.stop();
 }
 
 function sessionEnded() {
