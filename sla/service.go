@@ -634,9 +634,8 @@ func (s *Service) CreateCalendar(ctx context.Context, c *Calendar) error {
 }
 
 // UpdateCalendar validates and stores a changed calendar (its days are
-// replaced). Running clocks count with the new hours from the next
-// computation on; deadlines already scheduled move when their clocks next
-// change.
+// replaced). Deadlines of running clocks stay as computed; new clocks and
+// later resumes use the new hours.
 func (s *Service) UpdateCalendar(ctx context.Context, c *Calendar) error {
 	if c.Days == nil {
 		c.Days = []Day{}
