@@ -244,6 +244,25 @@ func TestReopenStartsANewResolutionCycleAndTakesTheResolutionPointsBack(t *testi
 	if n != 1 {
 		t.Errorf("%d conversation.reopened events; want 1", n)
 	}
+
+	// Resolved again: the reopened conversation is not a first-contact
+	// resolution; the second one (nothing after it) is.
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	alice.expectWhere("resolved", func(f frame) bool { return f.str("conversation_id") == conv })
+	var rep struct {
+		Summary struct {
+			FCR struct {
+				Value  *float64       `json:"value"`
+				Counts map[string]int `json:"counts"`
+			} `json:"fcr"`
+		} `json:"summary"`
+	}
+	if code := srv.do(t, "GET", "/api/v1/reports/summary", srv.login(t, "supervisor@parley.test"), nil, &rep); code != 200 {
+		t.Fatalf("report: status %d", code)
+	}
+	if fcr := rep.Summary.FCR; fcr.Value == nil || *fcr.Value != 50 || fcr.Counts["resolved"] != 2 {
+		t.Errorf("FCR %+v; want 50%% of 2 (the reopened conversation is not a first-contact resolution)", fcr)
+	}
 }
 
 func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
