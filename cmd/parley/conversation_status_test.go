@@ -332,7 +332,7 @@ func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
 	var list struct {
 		Items []convView `json:"items"`
 	}
-	if srv.do(t, "GET", "/api/v1/conversations?tag=vip", sup, nil, &list); len(list.Items) != 1 || list.Items[0].ID != conv {
+	if srv.do(t, "GET", "/api/v1/conversations?tag=VIP", sup, nil, &list); len(list.Items) != 1 || list.Items[0].ID != conv {
 		t.Errorf("list by tag %+v; want conversation %s", list.Items, conv)
 	}
 	if srv.do(t, "GET", "/api/v1/conversations?tag=nothing", sup, nil, &list); len(list.Items) != 0 {
