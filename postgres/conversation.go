@@ -171,6 +171,9 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 				err = tx.QueryRow(ctx, `SELECT id FROM conversations WHERE customer_id = $1 AND inbox_id = $2
 					AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1 FOR UPDATE`, customerID, inbox.ID).Scan(&convID)
 			}
+			if err == pgx.ErrNoRows && !in.NoRouting && !in.NewConversation && inbox.Settings.ReopenWindowS > 0 {
+				convID, created, err = reopenForCustomer(ctx, tx, in, inbox, customerID) // the inbox's reopen window
+			}
 			if err == pgx.ErrNoRows {
 				convID, created, err = openConversation(ctx, tx, in, inbox, customerID)
 			}

@@ -170,28 +170,59 @@ func (db *DB) Reopen(ctx context.Context, convID int64, by parley.Agent, force b
 			return parley.Errorf(parley.ECONFLICT, "The customer has another open conversation (%d) in this inbox; continue that one.", other)
 		}
 		previousAgent = cur.AgentID
-		_, err = tx.Exec(ctx, `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL, resolved_at = NULL,
-			disposition = '', sub_status = '', snoozed_until = NULL, enqueued_at = now(), updated_at = now() WHERE id = $1`, convID)
+		err = reopenTx(ctx, tx, cur, by.ID, "agent", fmt.Sprintf("%s reopened the conversation.", by.Name))
 		if isUniqueViolation(err, "conversations_one_open") {
 			return parley.Errorf(parley.ECONFLICT, "The customer has another open conversation in this inbox; continue that one.")
 		} else if err != nil {
-			return fmt.Errorf("reopen conversation %d: %w", convID, err)
-		}
-		if err := writeEvent(ctx, tx, EventReopened, convID, previousAgent, cur.CustomerID,
-			map[string]any{"by": by.ID, "previous_agent": previousAgent, "disposition": cur.Disposition}); err != nil {
-			return err
-		}
-		if _, err := insertMessage(ctx, tx, convID, cur.InboxID, parley.Message{
-			Direction: parley.DirectionOut, Private: true, Channel: cur.Channel,
-			Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"},
-			Body:   fmt.Sprintf("%s reopened the conversation.", by.Name),
-		}, ""); err != nil {
 			return err
 		}
 		c, err = getConversation(ctx, tx, convID, false)
 		return err
 	})
 	return c, previousAgent, err
+}
+
+// reopenTx puts a resolved conversation back in its queue in the caller's
+// transaction, writing conversation.reopened and a private system note.
+func reopenTx(ctx context.Context, tx pgx.Tx, cur parley.Conversation, by int64, reason, note string) error {
+	_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL, resolved_at = NULL,
+		disposition = '', sub_status = '', snoozed_until = NULL, enqueued_at = now(), updated_at = now() WHERE id = $1`, cur.ID)
+	if err != nil {
+		return fmt.Errorf("reopen conversation %d: %w", cur.ID, err)
+	}
+	if err := writeEvent(ctx, tx, EventReopened, cur.ID, cur.AgentID, cur.CustomerID,
+		map[string]any{"by": by, "previous_agent": cur.AgentID, "disposition": cur.Disposition, "reason": reason}); err != nil {
+		return err
+	}
+	_, err = insertMessage(ctx, tx, cur.ID, cur.InboxID, parley.Message{
+		Direction: parley.DirectionOut, Private: true, Channel: cur.Channel,
+		Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"}, Body: note,
+	}, "")
+	return err
+}
+
+// reopenForCustomer reopens, for an inbound message, the customer's
+// conversation in the inbox resolved within the inbox's reopen window (the
+// one an email reply threads to, else the latest; never one resolved as
+// spam). pgx.ErrNoRows when there is none; errRetry when a concurrent
+// message opened a conversation first.
+func reopenForCustomer(ctx context.Context, tx pgx.Tx, in parley.Inbound, inbox parley.InboxConfig, customerID int64) (int64, bool, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM conversations WHERE customer_id = $1 AND inbox_id = $2 AND status = 'resolved'
+		AND disposition <> 'spam' AND resolved_at > now() - make_interval(secs => $3) AND ($4 = 0 OR id = $4)
+		ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE`, customerID, inbox.ID, inbox.Settings.ReopenWindowS, in.ConversationID).Scan(&id)
+	if err != nil {
+		return 0, false, err
+	}
+	cur, err := getConversation(ctx, tx, id, false)
+	if err != nil {
+		return 0, false, err
+	}
+	err = reopenTx(ctx, tx, cur, 0, "customer", "The customer wrote again: the conversation is reopened.")
+	if isUniqueViolation(err, "conversations_one_open") {
+		return 0, false, errRetry
+	}
+	return id, err == nil, err
 }
 
 // EventTagsChanged is written when a conversation's tags change.

@@ -348,3 +348,53 @@ func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
 		t.Errorf("tags in use: %d %+v; want 3", code, inUse.Items)
 	}
 }
+
+func TestACustomerMessageWithinTheInboxReopenWindowReopensTheResolvedConversation(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	if code := srv.do(t, "PATCH", "/api/v1/inboxes/"+inbox, admin, map[string]any{"settings": map[string]any{"reopen_window_s": -1}}, nil); code != 400 {
+		t.Errorf("negative reopen window: %d; want 400", code)
+	}
+	if code := srv.do(t, "PATCH", "/api/v1/inboxes/"+inbox, admin, map[string]any{"settings": map[string]any{"reopen_window_s": 3600}}, nil); code != 200 {
+		t.Fatalf("set the reopen window: %d", code)
+	}
+	aliceToken := srv.login(t, "agent1@parley.test")
+	alice := srv.agentWS(t, aliceToken)
+	alice.send(map[string]any{"type": "presence", "status": "available"})
+	alice.expect("presence")
+	v := srv.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
+	cust := srv.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "My invoice is wrong", "client_msg_id": "m1"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
+	_, conv := acceptNext(t, alice)
+	alice.send(map[string]any{"type": "send", "conversation_id": conv, "body": "Fixed.", "client_msg_id": "r1"})
+	alice.expect("ack")
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	alice.expect("resolved")
+	alice.expectWhere("points", func(f frame) bool { return f.str("rule") == "resolved" })
+
+	cust.send(map[string]any{"type": "message", "body": "It is still wrong", "client_msg_id": "m2"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m2" })
+	if _, again := acceptNext(t, alice); again != conv {
+		t.Fatalf("the customer's message within the window went to %s; want conversation %s reopened", again, conv)
+	}
+	if p := alice.expectWhere("points", func(f frame) bool { return f.str("rule") == "reopen" }); p.str("delta") != "-10" {
+		t.Errorf("points after the customer reopened it %v; want -10", p)
+	}
+	var reason string
+	e.db.Pool.QueryRow(context.Background(), `SELECT payload->>'reason' FROM events WHERE type = 'conversation.reopened' AND conversation_id = $1::bigint`, conv).Scan(&reason)
+	if reason != "customer" {
+		t.Errorf("reopen reason %q; want customer", reason)
+	}
+	var msgs struct {
+		Items []struct {
+			Body string `json:"body"`
+		} `json:"items"`
+	}
+	srv.do(t, "GET", "/api/v1/conversations/"+conv+"/messages", aliceToken, nil, &msgs)
+	if n := len(msgs.Items); n < 2 || msgs.Items[n-1].Body != "It is still wrong" {
+		t.Errorf("messages of the reopened conversation %+v; want the new message last", msgs.Items)
+	}
+}
