@@ -46,6 +46,11 @@ type Conversation struct {
 	Subject      string            `json:"subject,omitempty"`
 	Require      map[string]int    `json:"require,omitempty"`
 	Meta         map[string]string `json:"meta,omitempty"`
+	// SubStatus says an assigned conversation waits on the customer:
+	// SubPending or SubSnoozed ("" while open; see conversation_status.go).
+	SubStatus    string    `json:"sub_status,omitempty"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	Tags         []string  `json:"tags"`
 }
 
 // Direction says who a message goes to.

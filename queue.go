@@ -223,7 +223,14 @@ type InboxSettings struct {
 	Greeting string  `json:"greeting,omitempty"`
 	// Voice is a voice inbox's IVR (channels/twilio).
 	Voice *VoiceSettings `json:"voice,omitempty"`
+	// ReopenWindowS: a customer message within this many seconds of the
+	// resolution of their latest conversation in the inbox reopens it
+	// instead of opening a new one (0: always a new one; not for voice).
+	ReopenWindowS int `json:"reopen_window_s,omitempty"`
 }
+
+// MaxReopenWindowS bounds InboxSettings.ReopenWindowS (30 days).
+const MaxReopenWindowS = 30 * 24 * 3600
 
 // VoiceSettings configure a voice inbox's IVR: a language menu, then a topic
 // menu whose choices are the inbox's Topics (each routing to its queue),
@@ -297,6 +304,9 @@ func (i InboxConfig) Validate() error {
 		if t.Name == "" {
 			f["topics"] = "every topic needs a name"
 		}
+	}
+	if w := i.Settings.ReopenWindowS; w < 0 || w > MaxReopenWindowS || (w > 0 && i.Channel == ChannelVoice) {
+		f["reopen_window_s"] = "0 to 2592000 seconds (30 days); 0 for voice"
 	}
 	switch i.Channel {
 	case ChannelSMS, ChannelWhatsApp, ChannelVoice:

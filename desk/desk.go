@@ -58,6 +58,8 @@ type Desk struct {
 	log     *slog.Logger
 	now     func() time.Time
 	wake    chan struct{}
+	// snoozeWake tells RunSnoozeWaker a snooze was set.
+	snoozeWake chan struct{}
 }
 
 // New returns a desk.
@@ -66,7 +68,7 @@ func New(c Config) *Desk {
 		c.Now = time.Now
 	}
 	return &Desk{db: c.DB, router: c.Router, rdb: c.Redis, prefix: c.Prefix, bus: c.Bus, jobs: c.Jobs, senders: c.Senders, metrics: c.Metrics, log: c.Log, now: c.Now,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), snoozeWake: make(chan struct{}, 1)}
 }
 
 // publish sends a frame and logs (but does not fail on) a lost publish: fan-out

@@ -45,6 +45,8 @@ type ConversationSummary struct {
 	CustomerName string         `json:"customer_name"`
 	Subject      string         `json:"subject,omitempty"`
 	AssignedAt   time.Time      `json:"assigned_at"`
+	SubStatus    string         `json:"sub_status,omitempty"`
+	Tags         []string       `json:"tags,omitempty"`
 }
 
 // AgentView is one agent on the supervisor's wallboard.
@@ -79,6 +81,7 @@ type WaitingView struct {
 	Subject      string         `json:"subject,omitempty"`
 	Priority     int            `json:"priority"`
 	EnqueuedAt   time.Time      `json:"enqueued_at"`
+	Tags         []string       `json:"tags,omitempty"`
 }
 
 // MaxWaitingShown bounds the waiting conversations a snapshot lists.
@@ -201,7 +204,7 @@ func (w *Wallboard) Snapshot(ctx context.Context) (Snapshot, error) {
 			enq = c.CreatedAt
 		}
 		snap.Waiting = append(snap.Waiting, WaitingView{ID: itoa(c.ID), QueueID: itoa(c.QueueID), Channel: c.Channel,
-			CustomerName: c.CustomerName, Subject: c.Subject, Priority: c.Priority, EnqueuedAt: enq.UTC()})
+			CustomerName: c.CustomerName, Subject: c.Subject, Priority: c.Priority, EnqueuedAt: enq.UTC(), Tags: c.Tags})
 	}
 
 	byID := map[int64]int{}
@@ -227,7 +230,7 @@ func (w *Wallboard) Snapshot(ctx context.Context) (Snapshot, error) {
 		}
 		for _, c := range assigned[a.ID] {
 			v.Conversations = append(v.Conversations, ConversationSummary{ID: itoa(c.ID), Channel: c.Channel, QueueID: itoa(c.QueueID),
-				CustomerName: c.CustomerName, Subject: c.Subject, AssignedAt: c.AssignedAt})
+				CustomerName: c.CustomerName, Subject: c.Subject, AssignedAt: c.AssignedAt, SubStatus: c.SubStatus, Tags: c.Tags})
 		}
 		byID[a.ID] = len(snap.Agents)
 		snap.Agents = append(snap.Agents, v)

@@ -12,15 +12,16 @@ import (
 
 const conversationColumns = `c.id, c.customer_id, c.inbox_id, c.queue_id, c.channel, c.status, COALESCE(c.agent_id, 0), c.topic, c.priority,
 	c.last_seq, c.disposition, c.created_at, c.enqueued_at, c.assigned_at, c.resolved_at, c.updated_at, cu.name,
-	c.subject, c.require, c.meta`
+	c.subject, c.require, c.meta, c.sub_status, c.snoozed_until, c.tags`
 
 func scanConversation(row pgx.Row) (parley.Conversation, error) {
 	var c parley.Conversation
 	var ch, status string
-	var enq, asg, res *time.Time
+	var enq, asg, res, snoozed *time.Time
 	err := row.Scan(&c.ID, &c.CustomerID, &c.InboxID, &c.QueueID, &ch, &status, &c.AgentID, &c.Topic, &c.Priority,
 		&c.LastSeq, &c.Disposition, &c.CreatedAt, &enq, &asg, &res, &c.UpdatedAt, &c.CustomerName,
-		&c.Subject, &c.Require, &c.Meta)
+		&c.Subject, &c.Require, &c.Meta, &c.SubStatus, &snoozed, &c.Tags)
+	c.SnoozedUntil = nullTime(snoozed)
 	c.Channel, c.Status = parley.Channel(ch), parley.ConversationStatus(status)
 	c.EnqueuedAt, c.AssignedAt, c.ResolvedAt = nullTime(enq), nullTime(asg), nullTime(res)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
@@ -58,6 +59,9 @@ type ConversationFilter struct {
 	QueueID int64
 	AgentID int64
 	Channel parley.Channel
+	// Tag and SubStatus ("pending", "snoozed") narrow the list when set.
+	Tag       string
+	SubStatus string
 	// Before is the keyset cursor: only ids below it.
 	Before int64
 	Limit  int
@@ -69,8 +73,9 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter) ([]parley
 		f.Limit = 50
 	}
 	return db.conversations(ctx, `WHERE ($1 = '' OR c.status = $1) AND ($2 = 0 OR c.queue_id = $2) AND ($3 = 0 OR c.agent_id = $3)
-		AND ($4 = '' OR c.channel = $4) AND ($5 = 0 OR c.id < $5) ORDER BY c.id DESC LIMIT $6`,
-		string(f.Status), f.QueueID, f.AgentID, string(f.Channel), f.Before, f.Limit)
+		AND ($4 = '' OR c.channel = $4) AND ($5 = 0 OR c.id < $5) AND ($7 = '' OR $7 = ANY(c.tags)) AND ($8 = '' OR c.sub_status = $8)
+		ORDER BY c.id DESC LIMIT $6`,
+		string(f.Status), f.QueueID, f.AgentID, string(f.Channel), f.Before, f.Limit, f.Tag, f.SubStatus)
 }
 
 // AgentConversations returns the conversations assigned to an agent, oldest first.
@@ -166,6 +171,9 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 				err = tx.QueryRow(ctx, `SELECT id FROM conversations WHERE customer_id = $1 AND inbox_id = $2
 					AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1 FOR UPDATE`, customerID, inbox.ID).Scan(&convID)
 			}
+			if err == pgx.ErrNoRows && !in.NoRouting && !in.NewConversation && inbox.Settings.ReopenWindowS > 0 {
+				convID, created, err = reopenForCustomer(ctx, tx, in, inbox, customerID) // the inbox's reopen window
+			}
 			if err == pgx.ErrNoRows {
 				convID, created, err = openConversation(ctx, tx, in, inbox, customerID)
 			}
@@ -181,6 +189,9 @@ func (db *DB) Receive(ctx context.Context, in parley.Inbound, inbox parley.Inbox
 			if isUniqueViolation(err, "messages_dedupe_key") {
 				return errRetry
 			} else if err != nil {
+				return err
+			}
+			if _, err := reopenSub(ctx, tx, convID, "customer"); err != nil { // a pending or snoozed conversation is open again
 				return err
 			}
 			r.Conversation, err = getConversation(ctx, tx, convID, false)
@@ -263,7 +274,7 @@ func (db *DB) Resolve(ctx context.Context, convID, agentID int64, disposition st
 		if cur.AgentID != agentID && !force {
 			return parley.Errorf(parley.EFORBIDDEN, "Conversation %d is not assigned to you.", convID)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'resolved', resolved_at = now(), disposition = $2, updated_at = now() WHERE id = $1`,
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'resolved', resolved_at = now(), disposition = $2, sub_status = '', snoozed_until = NULL, updated_at = now() WHERE id = $1`,
 			convID, disposition); err != nil {
 			return fmt.Errorf("resolve conversation %d: %w", convID, err)
 		}
@@ -333,6 +344,9 @@ func (db *DB) Transfer(ctx context.Context, convID int64, by parley.Agent, toQue
 			if err := tx.QueryRow(ctx, `SELECT name FROM agents WHERE id = $1 AND deleted_at IS NULL`, toAgent).Scan(&target); err != nil {
 				return notFound(err, "agent", toAgent)
 			}
+		}
+		if _, err := reopenSub(ctx, tx, convID, "transfer"); err != nil { // waiting on the customer ends with the agent
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'queued', queue_id = $2, agent_id = NULL, assigned_at = NULL,
 			enqueued_at = now(), updated_at = now() WHERE id = $1`, convID, toQueue); err != nil {

@@ -112,15 +112,16 @@ func (s *SLA) Calendar(ctx context.Context, id int64) (sla.Calendar, error) {
 }
 
 func (s *SLA) calendars(ctx context.Context, id int64) ([]sla.Calendar, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, name, timezone, weekly, workday_hours, created_at, updated_at FROM sla_calendars
-		WHERE $1 = 0 OR id = $1 ORDER BY id`, id)
+	rows, err := s.db.pool.Query(ctx, `SELECT id, name, timezone, weekly, workday_hours, created_at, updated_at, deleted_at FROM sla_calendars
+		WHERE $1 = 0 OR (id = $1 AND deleted_at IS NULL) ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sla calendars: %w", err)
 	}
 	cals, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sla.Calendar, error) {
 		var c sla.Calendar
-		err := r.Scan(&c.ID, &c.Name, &c.TimeZone, &c.Weekly, &c.WorkdayHours, &c.CreatedAt, &c.UpdatedAt)
-		c.CreatedAt, c.UpdatedAt, c.Days = c.CreatedAt.UTC(), c.UpdatedAt.UTC(), []sla.Day{}
+		var deleted *time.Time
+		err := r.Scan(&c.ID, &c.Name, &c.TimeZone, &c.Weekly, &c.WorkdayHours, &c.CreatedAt, &c.UpdatedAt, &deleted)
+		c.CreatedAt, c.UpdatedAt, c.Days, c.DeletedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC(), []sla.Day{}, nullTime(deleted)
 		return c, err
 	})
 	if err != nil {
@@ -171,7 +172,7 @@ func (s *SLA) CreateCalendar(ctx context.Context, c *sla.Calendar) error {
 func (s *SLA) UpdateCalendar(ctx context.Context, c *sla.Calendar) error {
 	return s.db.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE sla_calendars SET name = $2, timezone = $3, weekly = $4, workday_hours = $5, updated_at = now()
-			WHERE id = $1 RETURNING updated_at`, c.ID, c.Name, c.TimeZone, c.Weekly, nonNilIntervals(c.WorkdayHours)).Scan(&c.UpdatedAt)
+			WHERE id = $1 AND deleted_at IS NULL RETURNING updated_at`, c.ID, c.Name, c.TimeZone, c.Weekly, nonNilIntervals(c.WorkdayHours)).Scan(&c.UpdatedAt)
 		if isUniqueViolation(err, "") {
 			return parley.Invalid("A calendar with that name exists.", map[string]string{"name": "taken"})
 		} else if err != nil {

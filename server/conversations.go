@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/web"
@@ -38,6 +39,7 @@ func (s *Server) handleConversations() http.Handler {
 		f := postgres.ConversationFilter{
 			Status: parley.ConversationStatus(q.Get("status")), QueueID: queryInt(r, "queue_id"), AgentID: queryInt(r, "agent_id"),
 			Channel: parley.Channel(q.Get("channel")), Before: queryInt(r, "cursor"), Limit: int(queryInt(r, "limit")),
+			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), SubStatus: q.Get("sub_status"),
 		}
 		if f.Limit <= 0 || f.Limit > 200 {
 			f.Limit = 50

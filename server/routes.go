@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/conversations/{id}/messages", s.auth(anyone, s.handleSend()))
 	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
 	m.Handle("POST /api/v1/conversations/{id}/transfer", s.auth(anyone, s.handleTransfer()))
+	s.conversationStatusRoutes(m) // pending/snoozed, reopen, tags (conversation_status.go)
 	m.Handle("GET /api/v1/messages/{id}/attachments/{index}", s.auth(anyone, s.handleAttachment()))
 	m.Handle("GET /api/v1/messages/{id}/html", s.auth(anyone, s.handleMessageHTML()))
 
@@ -47,6 +48,8 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/sla/calendars", s.auth(supervisors, s.handleSLACalendars()))
 	m.Handle("POST /api/v1/sla/calendars", s.auth(admins, s.handleCreateSLACalendar()))
 	m.Handle("GET /api/v1/sla/calendars/{id}", s.auth(supervisors, s.handleSLACalendar()))
+	m.Handle("PATCH /api/v1/sla/calendars/{id}", s.auth(admins, s.handleUpdateSLACalendar()))
+	m.Handle("DELETE /api/v1/sla/calendars/{id}", s.auth(admins, s.handleDeleteSLACalendar()))
 	m.Handle("POST /api/v1/sla/calendars/{id}/holidays", s.auth(admins, s.handleImportSLADays()))
 	m.Handle("GET /api/v1/sla/at-risk", s.auth(supervisors, s.handleSLAAtRisk()))
 

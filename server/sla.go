@@ -108,7 +108,7 @@ func (s *Server) handleSLACalendars() http.Handler {
 		if err != nil {
 			return err
 		}
-		web.JSON(w, http.StatusOK, listOf(cs))
+		web.JSON(w, http.StatusOK, listOf(liveCalendars(cs)))
 		return nil
 	})
 }

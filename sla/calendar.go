@@ -63,6 +63,8 @@ type Calendar struct {
 	Days         []Day      `json:"days"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// DeletedAt is set on a retired calendar (kept for running clocks).
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
 }
 
 // span is an interval in minutes since local midnight.

@@ -50,7 +50,7 @@ const (
 	// ActionMoveQueue moves a conversation still waiting in its queue to
 	// QueueID (an assigned conversation stays with its agent).
 	ActionMoveQueue = "move_queue"
-	// ActionTag is reserved: conversations have no tags yet.
+	// ActionTag adds Tag to the conversation's tags.
 	ActionTag = "tag"
 )
 
@@ -225,9 +225,11 @@ func (p Policy) Validate() error {
 			}
 		case ActionNotifySupervisors:
 		case ActionTag:
-			f[key] = "tag is not supported yet (conversations have no tags)"
+			if _, err := parley.NormalizeTag(e.Tag); err != nil || e.Tag != strings.ToLower(strings.TrimSpace(e.Tag)) {
+				f[key] = "tag needs a tag: 1 to 50 lower-case letters, digits, '-', '_', '.' or ':'"
+			}
 		default:
-			f[key] = "action must be raise_priority, notify_supervisors or move_queue"
+			f[key] = "action must be raise_priority, notify_supervisors, move_queue or tag"
 		}
 	}
 	if len(f) > 0 {

@@ -31,6 +31,8 @@ type Store interface {
 	Calendar(ctx context.Context, id int64) (Calendar, error)
 	CreateCalendar(ctx context.Context, c *Calendar) error
 	UpdateCalendar(ctx context.Context, c *Calendar) error
+	// DeleteCalendar retires a calendar no live policy uses.
+	DeleteCalendar(ctx context.Context, id int64) error
 	// AddDays adds or replaces a calendar's exceptions by date.
 	AddDays(ctx context.Context, calendarID int64, days []Day) error
 	// Clock returns one clock (not locked).
@@ -82,6 +84,8 @@ type Escalator interface {
 	RaisePriority(ctx context.Context, conversationID int64, p int) error
 	// MoveToQueue moves a conversation still waiting in its queue.
 	MoveToQueue(ctx context.Context, conversationID, queueID int64) error
+	// Tag adds a tag to the conversation.
+	Tag(ctx context.Context, conversationID int64, tag string) error
 }
 
 // Config holds the service's dependencies and tuning.
@@ -509,6 +513,10 @@ func (s *Service) escalate(ctx context.Context, eng *Engine, t *Track, f *fired)
 			if s.Escalator != nil {
 				err = s.Escalator.MoveToQueue(ctx, t.ConversationID, e.QueueID)
 			}
+		case ActionTag:
+			if s.Escalator != nil {
+				err = s.Escalator.Tag(ctx, t.ConversationID, e.Tag)
+			}
 		case ActionNotifySupervisors:
 			if s.Bus != nil {
 				frame := Frame(f.clock, eng, s.Now())
@@ -623,6 +631,19 @@ func (s *Service) CreateCalendar(ctx context.Context, c *Calendar) error {
 		return err
 	}
 	return s.Store.CreateCalendar(ctx, c)
+}
+
+// UpdateCalendar validates and stores a changed calendar (its days are
+// replaced). Deadlines of running clocks stay as computed; new clocks and
+// later resumes use the new hours.
+func (s *Service) UpdateCalendar(ctx context.Context, c *Calendar) error {
+	if c.Days == nil {
+		c.Days = []Day{}
+	}
+	if _, err := c.Compile(); err != nil {
+		return err
+	}
+	return s.Store.UpdateCalendar(ctx, c)
 }
 
 // ImportDays merges a list of holidays and make-up working days into a

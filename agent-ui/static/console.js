@@ -11,6 +11,8 @@ import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, 
 import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
+import { ConversationTools } from './convstatus.js';
+import { SlaAdmin } from './sla-admin.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -62,6 +64,8 @@ const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
+const slaAdmin = new SlaAdmin({ api, toast: (text, kind) => toast(text, kind) }); // admins' SLA policies and calendars
+const tools = new ConversationTools({ api, toast: (text, kind) => toast(text, kind), onChange: (th) => { renderList(); if (th.id === state.openId) renderThread(); } }); // pending, snooze, reopen, tags
 
 const el = {};
 
@@ -188,6 +192,7 @@ function startSession(agent) {
   game.start(state.agent);
   cockpit.start(state.agent);
   inboxes.start(state.agent);
+  slaAdmin.start(state.agent);
 }
 
 function connect() {
@@ -226,6 +231,7 @@ function stopSession() {
   game.stop();
   cockpit.stop();
   inboxes.stop();
+  slaAdmin.stop();
 }
 
 function sessionEnded() {
@@ -298,6 +304,13 @@ function handleFrame(f) {
     case 'sla':
       onSla(f);
       break;
+    case 'conversation_status':
+    case 'tags':
+    case 'reopened': {
+      const th = tools.onFrame(f, state.threads);
+      if (th) tools.onChange(th);
+      break;
+    }
     default:
       break; // Unknown frames are for other clients.
   }
@@ -451,6 +464,7 @@ function onMessage(f) {
   }
   const r = th.add(m);
   if (r.added && m.direction === 'in' && !isMine(m)) {
+    tools.onCustomerMessage(th);
     th.typingUntil = 0;
     if (id !== state.openId || document.hidden) th.unread++;
     if (id === state.openId) {
@@ -995,6 +1009,7 @@ function renderThread({ scroll } = {}) {
   el.conversationMain.hidden = !th;
   if (!th) {
     el.thread.replaceChildren();
+    tools.render(null);
     renderCustomer();
     return;
   }
@@ -1022,6 +1037,7 @@ function renderThread({ scroll } = {}) {
   el.replyPrivate.disabled = !open;
   el.resolve.disabled = !open || Boolean(th.resolving);
   el.disposition.disabled = !open;
+  tools.render(th);
   renderTyping();
   renderCustomer();
 }

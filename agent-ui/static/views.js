@@ -187,6 +187,7 @@ export function conversationItem(thread, { active, me }) {
           { class: 'conversation-bottom' },
           h('span', { class: ['channel-badge', `channel-${c.channel}`] }, channelLabel(c.channel)),
           !thread.isOpen ? h('span', { class: 'status-badge' }, thread.assigned ? statusLabel(c.status) : t('list.resolved')) : null,
+          thread.isOpen && c.sub_status ? h('span', { class: ['status-badge', `sub-status-${c.sub_status}`] }, t(`cs.sub.${c.sub_status}`)) : null,
           thread.isOpen ? slaBadge(thread.sla) : null,
           h('span', { class: 'conversation-preview' }, preview),
         ),

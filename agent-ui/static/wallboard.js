@@ -8,6 +8,7 @@
 import { h } from './dom.js';
 import { t, tOr, onLanguageChange, formatTime, getLanguage } from './i18n.js';
 import { ReconnectingSocket } from './socket.js';
+import { readOnlyTags } from './convstatus.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const MEDIA = ['voice', 'chat', 'email'];
@@ -395,6 +396,7 @@ export class Cockpit {
       return h('li', { class: 'waiting-item', dataset: { conversationId: c.id } },
         h('span', { class: 'waiting-customer' }, c.customer_name || t('wallboard.unknown_customer')),
         h('span', { class: 'waiting-meta muted' }, `${this.queueName(c.queue_id)} · ${tOr(`channel.${c.channel}`, c.channel)}`),
+        readOnlyTags(c),
         h('span', { class: 'waiting-wait num', dataset: { since: c.enqueued_at } }, duration((this.now() - Date.parse(c.enqueued_at)) / 1000)),
         sel,
         h('button', { type: 'button', class: 'button button-secondary move-go', on: { click: () => this.move(c.id, sel.value) } }, t('wallboard.move')),
@@ -419,6 +421,7 @@ export class Cockpit {
         .map((m) => h('span', { class: 'load', dataset: { media: m } }, `${t(`media.${m}`)} ${(a.load && a.load[m]) || 0}/${(a.capacity && a.capacity[m]) || 0}`));
       const convs = (a.conversations || []).map((c) => h('span', { class: 'agent-conversation', dataset: { conversationId: c.id } },
         h('span', {}, c.customer_name || c.id),
+        readOnlyTags(c),
         h('button', { type: 'button', class: 'link-button monitor-go', on: { click: () => this.monitor(c.id) } }, t('wallboard.monitor')),
         (() => {
           const sel = this.moveSelect();

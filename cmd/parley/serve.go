@@ -219,6 +219,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	g.Go(func() error { return a.desk.RunSweeper(gctx) })
+	g.Go(func() error { return a.desk.RunSnoozeWaker(gctx) })
 	g.Go(func() error {
 		return email.New(email.Config{Backend: a.desk, Store: desk.EmailStore{DB: a.db}, Log: log,
 			MaxAttachmentBytes: d.cfg.EmailMaxAttachmentBytes, PollInterval: d.cfg.EmailPollInterval}).Run(gctx)
