@@ -2,8 +2,9 @@
 // conversations (tasks), agents with skills, presence and per-media slots,
 // and offers (reservations) of one task to one agent.
 //
-// Every state transition is one Lua script run atomically by Redis
-// (EVALSHA, falling back to EVAL); Go never reads and then writes routing
+// Every state transition is one Lua function run atomically by Redis
+// (FCALL of a function library; EVALSHA scripts on a Redis without
+// functions, see router.go); Go never reads and then writes routing
 // state. A Router is safe for concurrent use and any number of Routers, in
 // any number of processes, may share one Redis. Each call returns an
 // Outcome listing the offers it created and the offers it ended, for the
@@ -91,13 +92,14 @@
 // other key name from it. Passing each key in KEYS is impossible here:
 // which agents, tasks and offers a dispatch touches is only known inside
 // the script. Because all names carry the same hash tag they map to the
-// slot KEYS[1] routes the call to, which Redis Cluster accepts from
-// scripts without a "#!lua flags=" shebang (ours have none on purpose).
+// slot KEYS[1] routes the call to, the one slot every key of a call lives
+// in.
 //
 // lib.lua holds what the scripts share (cached reads, eligibility,
 // ranking, steps, make_offer, end_offer, dispatch, pull, cancel, misses,
-// release); router.go prepends it to each script, so every call is still
-// one EVALSHA. ARGV: now (ms), scan depth, miss limit, n, n fresh offer
+// release); router.go loads it and every script body as one function
+// library (each body a function that starts with begin(KEYS, ARGV)), so
+// every call is one FCALL. ARGV: now (ms), scan depth, miss limit, n, n fresh offer
 // ids, then the script's own arguments. The reply is {code, message,
 // offered, ended, more, extra, away}, every number as a decimal string
 // (Lua numbers are doubles; every value stored stays below 2^53).
