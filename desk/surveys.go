@@ -35,24 +35,7 @@ func NewSurveys(d *Desk, secret []byte, publicURL string) *Surveys {
 // conversation a survey applies to. Its cursor row is locked while it
 // works, so instances take turns and every resolution is handled once.
 func (s *Surveys) Run(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		n, err := s.Step(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.d.log.Error("send surveys", "error", err)
-		}
-		if n == 0 || err != nil {
-			t.Reset(s.Every)
-		} else {
-			t.Reset(0)
-		}
-	}
+	return s.d.follow(ctx, "send surveys", s.Every, s.Step)
 }
 
 // Step handles the pending events once and returns how many it read.

@@ -169,36 +169,8 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 	body func(SurveyRequest, surveys.Survey) string) (out []SentSurvey, processed int, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		out, processed = nil, 0
-		var cursor int64
-		if err := tx.QueryRow(ctx, `SELECT event_cursor FROM survey_state FOR UPDATE`).Scan(&cursor); err != nil {
-			return fmt.Errorf("survey cursor: %w", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT id, type, COALESCE(conversation_id, 0), clock_timestamp() - created_at > $3 * interval '1 second'
-			FROM events WHERE id > $1 ORDER BY id LIMIT $2`, cursor, limit, gapWait.Seconds())
+		evs, err := followOutbox(ctx, tx, "survey_state", limit, gapWait)
 		if err != nil {
-			return fmt.Errorf("pending events: %w", err)
-		}
-		type ev struct {
-			id, conv int64
-			typ      string
-		}
-		var evs []ev
-		prev := cursor
-		for rows.Next() {
-			var e ev
-			var old bool
-			if err := rows.Scan(&e.id, &e.typ, &e.conv, &old); err != nil {
-				rows.Close()
-				return err
-			}
-			if e.id != prev+1 && !old {
-				break // a younger gap may be a transaction still in flight
-			}
-			evs = append(evs, e)
-			prev = e.id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(evs) == 0 {
@@ -223,8 +195,7 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 			}
 		}
 		processed = len(evs)
-		_, err = tx.Exec(ctx, `UPDATE survey_state SET event_cursor = $1, updated_at = now()`, evs[len(evs)-1].id)
-		return err
+		return advanceOutbox(ctx, tx, "survey_state", evs)
 	})
 	return out, processed, err
 }
