@@ -11,6 +11,7 @@ import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, 
 import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
+import { Feedback } from './feedback.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -62,6 +63,7 @@ const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
+const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
 
 const el = {};
 
@@ -188,6 +190,7 @@ function startSession(agent) {
   game.start(state.agent);
   cockpit.start(state.agent);
   inboxes.start(state.agent);
+  feedback.start(state.agent);
 }
 
 function connect() {
@@ -226,6 +229,7 @@ function stopSession() {
   game.stop();
   cockpit.stop();
   inboxes.stop();
+  feedback.stop();
 }
 
 function sessionEnded() {
@@ -294,6 +298,9 @@ function handleFrame(f) {
     case 'points':
     case 'badge':
       game.onFrame(f);
+      break;
+    case 'feedback':
+      feedback.onFrame(f);
       break;
     case 'sla':
       onSla(f);

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"github.com/chromedp/chromedp"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +269,87 @@ func TestFeedbackComplaintKeywordAndAgentOpenedItems(t *testing.T) {
 	late := srv.feedbackItems(t, sup, "?overdue=true")
 	if len(late) != 1 || late[0].ID != it.ID || !late[0].Overdue {
 		t.Errorf("overdue items %+v; want only %s", late, it.ID)
+	}
+}
+
+// loginConsole signs in to the console in browser b.
+func loginConsole(t *testing.T, b context.Context, base, email string) {
+	t.Helper()
+	step(t, b, "log in as "+email,
+		chromedp.Navigate(base+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("login-email")),
+		chromedp.SendKeys(chromedp.ID("login-email"), email),
+		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("presence")),
+	)
+}
+
+// runJS evaluates a JavaScript expression as a step.
+func runJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](expr)(ctx, tg)
+		return err
+	})
+}
+
+func TestFeedbackConsoleLogsItemOnConversationAndSupervisorWorksTheList(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	inbox := srv.inboxID(t, admin)
+	b := newBrowser(t)
+	loginConsole(t, b, srv.base, "agent1@parley.test")
+	step(t, b, "go available",
+		chromedp.SetValue(chromedp.ID("presence"), "available"),
+		runJS(`document.getElementById('presence').dispatchEvent(new Event('change', {bubbles: true}))`),
+	)
+	v := srv.startVisitor(t, inbox, "", "Mei", "mei@example.com", "billing")
+	vw := srv.visitorWS(t, v, "")
+	vw.send(map[string]any{"type": "message", "body": "Could the site have a dark mode?", "client_msg_id": "m1"})
+	vw.expect("ack")
+	step(t, b, "accept the offer and log a suggestion",
+		chromedp.WaitVisible(chromedp.ID("offer-accept")),
+		chromedp.Click(chromedp.ID("offer-accept")),
+		waitJS(`[...document.querySelectorAll('#thread .message')].some(m => m.textContent.includes('dark mode'))`),
+		chromedp.WaitVisible(chromedp.ID("feedback-log")),
+		chromedp.Click(chromedp.ID("feedback-log")),
+		chromedp.WaitVisible(chromedp.ID("feedback-kind")),
+		chromedp.SetValue(chromedp.ID("feedback-kind"), "suggestion"),
+		chromedp.SetValue(chromedp.ID("feedback-category"), "website"),
+		chromedp.SendKeys(chromedp.ID("feedback-summary"), "<i>Dark mode</i> for the help site"),
+		chromedp.SetValue(chromedp.ID("feedback-queue"), ""),
+		chromedp.Click(chromedp.ID("feedback-submit")),
+		waitJS(`[...document.querySelectorAll('#feedback-list tr')].some(r => r.textContent.includes('<i>Dark mode</i> for the help site'))`),
+	)
+	var id string
+	e.db.Pool.QueryRow(t.Context(), `SELECT id::text FROM feedback_items WHERE kind = 'suggestion' AND category = 'website' AND source = 'agent'`).Scan(&id)
+	if id == "" {
+		t.Fatal("the console's form stored no suggestion")
+	}
+	if n := value[int](t, b, `document.querySelectorAll('#feedback-list i').length`); n != 0 {
+		t.Errorf("summary rendered as markup (%d <i> elements)", n)
+	}
+	e.db.Pool.Exec(t.Context(), `UPDATE feedback_items SET due_at = now() - interval '1 hour' WHERE id = $1::bigint`, id)
+
+	step(t, b, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-email")))
+	loginConsole(t, b, srv.base, "supervisor@parley.test")
+	row := `document.querySelector('#feedback-list tr[data-feedback-id="` + id + `"]')`
+	step(t, b, "open the feedback page: the item is overdue",
+		chromedp.WaitVisible(chromedp.ID("feedback-open")),
+		chromedp.Click(chromedp.ID("feedback-open")),
+		waitJS(row+` !== null && `+row+`.dataset.overdue === 'true' && `+row+`.querySelector('.feedback-overdue-badge') !== null`),
+	)
+	step(t, b, "take it in progress",
+		runJS(`(() => { const s = `+row+`.querySelector('.feedback-status-select'); s.value = 'in_progress'; return s.dispatchEvent(new Event('change')); })()`),
+		waitJS(`(() => { const r = `+row+`; return r !== null && r.querySelector('.feedback-status-select option[value="resolved"]') !== null; })()`), // re-rendered after the save
+	)
+	if n := e.count(t, `SELECT count(*) FROM feedback_items WHERE id = $1::bigint AND status = 'in_progress'`, id); n != 1 {
+		t.Error("status not saved as in_progress")
+	}
+	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(b, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(dir, "feedback.png"), png, 0o644)
+		}
 	}
 }

@@ -1,0 +1,241 @@
+// Feedback items (complaints, suggestions, praise): the list page — agents
+// see their own, supervisors and admins every item with filters, the owner
+// and the status changed in the row, overdue items marked — and the "Log
+// feedback" form on a conversation. Customer text is always inserted as
+// text (h() has no way to pass markup).
+
+import { h } from './dom.js';
+import { t, tOr, formatDateTime } from './i18n.js';
+
+const KINDS = ['complaint', 'suggestion', 'praise'];
+const STATUSES = ['open', 'in_progress', 'resolved'];
+// The moves the server allows (feedback.CanMove).
+const MOVES = { open: ['in_progress'], in_progress: ['resolved', 'open'], resolved: [] };
+
+export class Feedback {
+  constructor({ api, toast, currentConversation }) {
+    this.api = api;
+    this.toast = toast;
+    this.currentConversation = currentConversation; // () => id of the open conversation or null
+    this.el = null;
+    this.agent = null;
+    this.settings = null;
+    this.agents = [];
+    this.queues = [];
+    this.filters = { status: '', kind: '', overdue: false, mine: false };
+  }
+
+  get supervisor() {
+    return Boolean(this.agent && (this.agent.role === 'supervisor' || this.agent.role === 'admin'));
+  }
+
+  bind() {
+    if (this.el) return;
+    const $ = (id) => document.getElementById(id);
+    this.el = {
+      open: $('feedback-open'), log: $('feedback-log'), panel: $('feedback-panel'), close: $('feedback-close'),
+      form: $('feedback-form'), filters: $('feedback-filters'), list: $('feedback-list'), empty: $('feedback-empty'),
+      head: $('feedback-head'), status: $('feedback-status'),
+    };
+    if (!this.el.panel) return;
+    this.el.open.addEventListener('click', () => (this.el.panel.hidden ? this.openPanel() : this.closePanel()));
+    this.el.log.addEventListener('click', () => this.openPanel({ form: true }));
+    this.el.close.addEventListener('click', () => this.closePanel());
+    this.el.panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.closePanel();
+    });
+  }
+
+  start(agent) {
+    this.bind();
+    this.agent = agent;
+    if (this.el && this.el.open) this.el.open.hidden = false;
+  }
+
+  stop() {
+    this.agent = null;
+    if (this.el && this.el.panel) {
+      this.el.open.hidden = true;
+      this.closePanel();
+    }
+  }
+
+  // onFrame shows a toast when an item is opened for this agent.
+  onFrame(f) {
+    if (!f || f.type !== 'feedback' || !f.item) return;
+    const it = f.item;
+    this.toast(t('feedback.assigned', { kind: kindLabel(it.kind), id: it.id }), it.kind === 'complaint' ? 'warning' : 'info');
+    if (this.el && !this.el.panel.hidden) this.load();
+  }
+
+  async loadReference() {
+    const calls = [this.api.get('/feedback/settings'), this.api.get('/queues')];
+    if (this.supervisor) calls.push(this.api.get('/agents'));
+    const [settings, queues, agents] = await Promise.all(calls);
+    this.settings = settings;
+    this.queues = (queues && queues.items) || [];
+    this.agents = (agents && agents.items) || [];
+  }
+
+  async openPanel({ form = false } = {}) {
+    if (!this.agent) return;
+    this.el.panel.hidden = false;
+    this.el.open.setAttribute('aria-expanded', 'true');
+    try {
+      await this.loadReference();
+    } catch {
+      this.setStatus(t('feedback.load_error'), 'error');
+      return;
+    }
+    const conv = this.currentConversation();
+    this.renderForm(form && conv ? conv : null);
+    this.renderFilters();
+    this.renderHead();
+    await this.load();
+    if (form && conv) this.el.form.querySelector('select').focus();
+    else this.el.close.focus();
+  }
+
+  closePanel() {
+    this.el.panel.hidden = true;
+    this.el.open.setAttribute('aria-expanded', 'false');
+  }
+
+  setStatus(text, state = '') {
+    this.el.status.textContent = text || '';
+    this.el.status.dataset.state = state;
+  }
+
+  query() {
+    const q = new URLSearchParams();
+    if (this.filters.status) q.set('status', this.filters.status);
+    if (this.filters.kind) q.set('kind', this.filters.kind);
+    if (this.filters.overdue) q.set('overdue', 'true');
+    if (this.filters.mine) q.set('mine', 'true');
+    q.set('limit', '100');
+    return q.toString();
+  }
+
+  async load() {
+    let items = [];
+    try {
+      const res = await this.api.get(`/feedback?${this.query()}`);
+      items = (res && res.items) || [];
+    } catch {
+      this.setStatus(t('feedback.load_error'), 'error');
+      this.el.list.replaceChildren();
+      return;
+    }
+    this.el.list.replaceChildren(...items.map((it) => this.row(it)));
+    this.el.empty.hidden = items.length > 0;
+    this.el.empty.textContent = t('feedback.empty');
+  }
+
+  renderFilters() {
+    const select = (name, values, label, allLabel) =>
+      h('label', null, h('span', null, label, ' '),
+        h('select', { dataset: { filter: name }, on: { change: (e) => { this.filters[name] = e.target.value; this.load(); } } },
+          h('option', { value: '' }, allLabel),
+          ...values.map((v) => h('option', { value: v, selected: this.filters[name] === v }, tOr(`feedback.${name}.${v}`, v)))));
+    const check = (name, label) =>
+      h('label', { class: 'toggle' },
+        h('input', { type: 'checkbox', dataset: { filter: name }, checked: this.filters[name], on: { change: (e) => { this.filters[name] = e.target.checked; this.load(); } } }),
+        h('span', null, label));
+    this.el.filters.replaceChildren(
+      select('status', STATUSES, t('feedback.col.status'), t('feedback.all')),
+      select('kind', KINDS, t('feedback.col.kind'), t('feedback.all')),
+      check('overdue', t('feedback.only_overdue')),
+      ...(this.supervisor ? [check('mine', t('feedback.only_mine'))] : []),
+    );
+  }
+
+  renderHead() {
+    const cols = ['id', 'kind', 'category', 'customer', 'summary', 'owner', 'status', 'due'];
+    this.el.head.replaceChildren(h('tr', null, ...cols.map((c) => h('th', { scope: 'col' }, t(`feedback.col.${c}`)))));
+  }
+
+  row(it) {
+    const statusSelect = h('select', { class: 'feedback-status-select', 'aria-label': t('feedback.col.status'), disabled: MOVES[it.status].length === 0,
+      on: { change: (e) => this.patch(it, { status: e.target.value }) } },
+      h('option', { value: it.status, selected: true }, tOr(`feedback.status.${it.status}`, it.status)),
+      ...MOVES[it.status].map((s) => h('option', { value: s }, tOr(`feedback.status.${s}`, s))));
+    let owner = it.owner_name || t('feedback.unassigned');
+    if (this.supervisor) {
+      owner = h('select', { class: 'feedback-owner-select', 'aria-label': t('feedback.col.owner'), on: { change: (e) => this.patch(it, { owner_id: e.target.value }) } },
+        h('option', { value: '', selected: !it.owner_id }, t('feedback.unassigned')),
+        ...this.agents.map((a) => h('option', { value: a.id, selected: a.id === it.owner_id }, a.name)));
+    }
+    const due = h('span', { class: ['feedback-due', it.overdue && 'feedback-overdue'] }, formatDateTime(it.due_at),
+      it.overdue ? h('span', { class: 'feedback-overdue-badge' }, ' ', t('feedback.overdue')) : null);
+    const score = it.survey_kind && it.survey_score !== undefined && it.survey_score !== null ? `${it.survey_kind.toUpperCase()} ${it.survey_score} · ` : '';
+    return h('tr', { dataset: { feedbackId: it.id, overdue: it.overdue ? 'true' : 'false' } },
+      h('td', null, `#${it.id}`),
+      h('td', { class: 'feedback-kind', dataset: { kind: it.kind } }, kindLabel(it.kind)),
+      h('td', null, tOr(`feedback.category.${it.category}`, it.category)),
+      h('td', null, it.customer_name || `#${it.customer_id}`),
+      h('td', { class: 'feedback-summary' }, score, it.summary || '',
+        it.followup_conversation_id ? h('div', { class: 'muted' }, t('feedback.followup_opened', { id: it.followup_conversation_id })) :
+          it.followup_queue_id ? h('div', { class: 'muted' }, t('feedback.followup_waiting')) : null),
+      h('td', null, owner),
+      h('td', null, statusSelect),
+      h('td', null, due));
+  }
+
+  async patch(it, body) {
+    try {
+      await this.api.request('PATCH', `/feedback/${encodeURIComponent(it.id)}`, body);
+      this.setStatus(t('feedback.saved'), 'ok');
+    } catch (err) {
+      this.setStatus(err.message || t('feedback.save_error'), 'error');
+    }
+    await this.load();
+  }
+
+  renderForm(conversationId) {
+    const form = this.el.form;
+    form.hidden = !conversationId;
+    if (!conversationId) {
+      form.replaceChildren();
+      return;
+    }
+    const cats = (this.settings && this.settings.categories) || [];
+    const kind = h('select', { id: 'feedback-kind', name: 'kind', required: true }, ...KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
+    const category = h('select', { id: 'feedback-category', name: 'category', required: true },
+      ...cats.map((c) => h('option', { value: c }, tOr(`feedback.category.${c}`, c))));
+    const summary = h('textarea', { id: 'feedback-summary', name: 'summary', rows: '3', maxlength: '2000' });
+    const queue = h('select', { id: 'feedback-queue', name: 'followup_queue_id' },
+      h('option', { value: 'default' }, t('feedback.followup_default')),
+      h('option', { value: '' }, t('feedback.followup_none')),
+      ...this.queues.map((q) => h('option', { value: q.id }, q.name)));
+    const submit = h('button', { type: 'submit', id: 'feedback-submit', class: 'button button-primary' }, t('feedback.submit'));
+    form.replaceChildren(
+      h('h3', { class: 'section-title' }, t('feedback.form_title', { id: conversationId })),
+      h('label', { for: 'feedback-kind' }, t('feedback.col.kind')), kind,
+      h('label', { for: 'feedback-category' }, t('feedback.col.category')), category,
+      h('label', { for: 'feedback-summary' }, t('feedback.col.summary')), summary,
+      h('label', { for: 'feedback-queue' }, t('feedback.followup')), queue,
+      h('div', null, submit),
+    );
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const body = { kind: kind.value, category: category.value, summary: summary.value.trim(), conversation_id: String(conversationId) };
+      if (queue.value !== 'default') body.followup_queue_id = queue.value;
+      submit.disabled = true;
+      try {
+        const it = await this.api.post('/feedback', body);
+        this.setStatus(t('feedback.created', { id: it.id }), 'ok');
+        this.renderForm(null);
+        await this.load();
+      } catch (err) {
+        const fields = Object.entries(err.fields || {}).map(([k, v]) => `${k}: ${v}`).join('; ');
+        this.setStatus([err.message, fields].filter(Boolean).join(' '), 'error');
+      } finally {
+        submit.disabled = false;
+      }
+    };
+  }
+}
+
+function kindLabel(kind) {
+  return tOr(`feedback.kind.${kind}`, kind);
+}
