@@ -254,25 +254,50 @@ func ParseReply(q Question, body string) (score int, comment string, ok bool) {
 	return n, comment, true
 }
 
-// Prompt is the text of a numbered-reply or email survey in a locale.
+// Prompt is the text of a numbered-reply survey in a locale: the intro
+// and the first question.
 func (s Survey) Prompt(locale string) string {
-	q := s.Questions[0]
-	lo, hi, _ := q.Range()
 	var b strings.Builder
 	if intro := s.Intro.In(locale); intro != "" {
 		b.WriteString(intro)
 		b.WriteString("\n")
 	}
+	b.WriteString(s.Questions[0].Prompt(locale))
+	return b.String()
+}
+
+// Prompt is the numbered-reply text of one question: its text, the
+// numbered choices, and what to reply ("Reply 1–5."; a text question takes
+// the whole reply).
+func (q Question) Prompt(locale string) string {
+	var b strings.Builder
+	zh := strings.HasPrefix(strings.ToLower(locale), "zh")
 	b.WriteString(q.Text.In(locale))
 	if q.Kind == KindChoice {
 		for i, c := range q.Choices {
 			fmt.Fprintf(&b, "\n%d. %s", i+1, c.In(locale))
 		}
 	}
-	if strings.HasPrefix(strings.ToLower(locale), "zh") {
+	lo, hi, scored := q.Range()
+	switch {
+	case !scored && zh:
+		b.WriteString("\n请直接回复您的意见。")
+	case !scored:
+		b.WriteString("\nReply with your answer.")
+	case zh:
 		fmt.Fprintf(&b, "\n请回复 %d–%d。", lo, hi)
-	} else {
+	default:
 		fmt.Fprintf(&b, "\nReply %d–%d.", lo, hi)
 	}
 	return b.String()
+}
+
+// Question returns the question with key.
+func (s Survey) Question(key string) (Question, bool) {
+	for _, q := range s.Questions {
+		if q.Key == key {
+			return q, true
+		}
+	}
+	return Question{}, false
 }

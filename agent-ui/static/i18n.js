@@ -443,7 +443,8 @@ const STRINGS = /* i18n:begin */ {
     "widget.rating_score": "{n} of {max}",
     "widget.rating_comment": "Anything to add? (optional)",
     "widget.rating_send": "Send feedback",
-    "widget.rating_thanks": "Thank you for your feedback!"
+    "widget.rating_thanks": "Thank you for your feedback!",
+    "widget.rating_skip": "Skip"
   },
   "zh-CN": {
     "app.title": "Parley — 坐席工作台",
@@ -876,7 +877,8 @@ const STRINGS = /* i18n:begin */ {
     "widget.rating_score": "{n} / {max}",
     "widget.rating_comment": "还有其他意见吗？（可选）",
     "widget.rating_send": "提交反馈",
-    "widget.rating_thanks": "感谢您的反馈！"
+    "widget.rating_thanks": "感谢您的反馈！",
+    "widget.rating_skip": "跳过"
   }
 } /* i18n:end */;
 

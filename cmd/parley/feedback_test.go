@@ -94,16 +94,7 @@ func TestFeedbackDetractorOpensComplaintAndRoutesFollowUpTask(t *testing.T) {
 	}
 
 	aliceTok := srv.login(t, "agent1@parley.test") // billing 5, no technical skill
-	alice := srv.agentWS(t, aliceTok)
-	alice.send(map[string]any{"type": "presence", "status": "available"})
-	alice.expect("presence")
-	v := srv.startVisitor(t, inbox, "", "Mei", "mei@example.com", "billing")
-	vw := srv.visitorWS(t, v, "")
-	vw.send(map[string]any{"type": "message", "body": "Invoice?", "client_msg_id": "m1"})
-	vw.expect("ack")
-	_, conv := acceptNext(t, alice)
-	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
-	alice.expect("resolved")
+	alice, vw, v, conv := srv.resolvedChat(t, inbox, aliceTok)
 	card := vw.expect("survey")
 	vw.send(map[string]any{"type": "rating", "survey_id": card.str("survey_id"), "score": 3, "comment": "Far too slow"})
 	vw.expect("rating_ack")
