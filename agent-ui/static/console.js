@@ -12,6 +12,7 @@ import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
 import { Feedback } from './feedback.js';
+import { SurveyAdmin } from './surveyadmin.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -63,6 +64,7 @@ const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
+const surveyAdmin = new SurveyAdmin({ api }); // admins' survey definitions
 const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
 
 const el = {};
@@ -191,6 +193,7 @@ function startSession(agent) {
   cockpit.start(state.agent);
   inboxes.start(state.agent);
   feedback.start(state.agent);
+  surveyAdmin.start(state.agent);
 }
 
 function connect() {
@@ -230,6 +233,7 @@ function stopSession() {
   cockpit.stop();
   inboxes.stop();
   feedback.stop();
+  surveyAdmin.stop();
 }
 
 function sessionEnded() {

@@ -6,14 +6,16 @@
 
 import { h } from './dom.js';
 import { t, tOr, formatDateTime } from './i18n.js';
+import { SidePanel, errorText } from './panel.js';
 
 const KINDS = ['complaint', 'suggestion', 'praise'];
 const STATUSES = ['open', 'in_progress', 'resolved'];
 // The moves the server allows (feedback.CanMove).
 const MOVES = { open: ['in_progress'], in_progress: ['resolved', 'open'], resolved: [] };
 
-export class Feedback {
+export class Feedback extends SidePanel {
   constructor({ api, toast, currentConversation }) {
+    super();
     this.api = api;
     this.toast = toast;
     this.currentConversation = currentConversation; // () => id of the open conversation or null
@@ -31,33 +33,20 @@ export class Feedback {
 
   bind() {
     if (this.el) return;
-    const $ = (id) => document.getElementById(id);
-    this.el = {
-      open: $('feedback-open'), log: $('feedback-log'), panel: $('feedback-panel'), close: $('feedback-close'),
-      form: $('feedback-form'), filters: $('feedback-filters'), list: $('feedback-list'), empty: $('feedback-empty'),
-      head: $('feedback-head'), status: $('feedback-status'),
-    };
-    if (!this.el.panel) return;
-    this.el.open.addEventListener('click', () => (this.el.panel.hidden ? this.openPanel() : this.closePanel()));
+    if (!this.bindPanel({ open: 'feedback-open', log: 'feedback-log', panel: 'feedback-panel', close: 'feedback-close', form: 'feedback-form',
+      filters: 'feedback-filters', list: 'feedback-list', empty: 'feedback-empty', head: 'feedback-head', status: 'feedback-status' })) return;
     this.el.log.addEventListener('click', () => this.openPanel({ form: true }));
-    this.el.close.addEventListener('click', () => this.closePanel());
-    this.el.panel.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') this.closePanel();
-    });
   }
 
   start(agent) {
     this.bind();
     this.agent = agent;
-    if (this.el && this.el.open) this.el.open.hidden = false;
+    this.showEntry(true);
   }
 
   stop() {
     this.agent = null;
-    if (this.el && this.el.panel) {
-      this.el.open.hidden = true;
-      this.closePanel();
-    }
+    this.showEntry(false);
   }
 
   // onFrame shows a toast when an item is opened for this agent.
@@ -79,8 +68,7 @@ export class Feedback {
 
   async openPanel({ form = false } = {}) {
     if (!this.agent) return;
-    this.el.panel.hidden = false;
-    this.el.open.setAttribute('aria-expanded', 'true');
+    this.showPanel();
     try {
       await this.loadReference();
     } catch {
@@ -94,16 +82,6 @@ export class Feedback {
     await this.load();
     if (form && conv) this.el.form.querySelector('select').focus();
     else this.el.close.focus();
-  }
-
-  closePanel() {
-    this.el.panel.hidden = true;
-    this.el.open.setAttribute('aria-expanded', 'false');
-  }
-
-  setStatus(text, state = '') {
-    this.el.status.textContent = text || '';
-    this.el.status.dataset.state = state;
   }
 
   query() {
@@ -227,8 +205,7 @@ export class Feedback {
         this.renderForm(null);
         await this.load();
       } catch (err) {
-        const fields = Object.entries(err.fields || {}).map(([k, v]) => `${k}: ${v}`).join('; ');
-        this.setStatus([err.message, fields].filter(Boolean).join(' '), 'error');
+        this.setStatus(errorText(err), 'error');
       } finally {
         submit.disabled = false;
       }
