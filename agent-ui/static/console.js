@@ -13,6 +13,7 @@ import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
 import { Feedback } from './feedback.js';
 import { SurveyAdmin } from './surveyadmin.js';
+import { Quests } from './quests.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -65,6 +66,7 @@ const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) })
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
 const surveyAdmin = new SurveyAdmin({ api }); // admins' survey definitions
+const quests = new Quests({ api }); // supervisors' quests
 const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
 
 const el = {};
@@ -194,6 +196,7 @@ function startSession(agent) {
   inboxes.start(state.agent);
   feedback.start(state.agent);
   surveyAdmin.start(state.agent);
+  quests.start(state.agent);
 }
 
 function connect() {
@@ -234,6 +237,7 @@ function stopSession() {
   inboxes.stop();
   feedback.stop();
   surveyAdmin.stop();
+  quests.stop();
 }
 
 function sessionEnded() {
