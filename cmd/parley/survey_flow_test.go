@@ -232,3 +232,50 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 		t.Error("edit not stored")
 	}
 }
+
+func TestSurveyWidgetCardWalksThroughEveryQuestionInBrowser(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	srv.createThreeQuestionSurvey(t, admin, "webchat")
+	alice := srv.agentWS(t, srv.login(t, "agent1@parley.test"))
+	alice.send(map[string]any{"type": "presence", "status": "available"})
+	alice.expect("presence")
+	customer := newBrowser(t)
+	step(t, customer, "start a chat in the widget",
+		chromedp.Navigate(srv.base+"/demo"),
+		chromedp.WaitVisible(chromedp.ID("parley-launcher")),
+		chromedp.Click(chromedp.ID("parley-launcher")),
+		waitJS(`document.querySelectorAll('#parley-prechat-topic option').length >= 2`),
+		chromedp.SendKeys(chromedp.ID("parley-prechat-name"), "Mei Lin"),
+		chromedp.SendKeys(chromedp.ID("parley-prechat-email"), "mei@example.com"),
+		chromedp.SetValue(chromedp.ID("parley-prechat-topic"), "billing"),
+		chromedp.Click(chromedp.ID("parley-prechat-start")),
+		chromedp.WaitVisible(chromedp.ID("parley-input")),
+		chromedp.SendKeys(chromedp.ID("parley-input"), "Two charges on my invoice"),
+		chromedp.Click(chromedp.ID("parley-send")),
+	)
+	_, conv := acceptNext(t, alice)
+	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	alice.expect("resolved")
+	card := `document.querySelector('.parley-rating')`
+	step(t, customer, "answer the CSAT question",
+		waitJS(card+` !== null && `+card+`.dataset.question === 'csat'`),
+		runJS(`[...document.querySelectorAll('.parley-rating .parley-score')].find(b => b.textContent === '4').click()`),
+		chromedp.Click(`.parley-rating .parley-rating-send`),
+	)
+	step(t, customer, "answer the NPS question",
+		waitJS(card+` !== null && `+card+`.dataset.question === 'nps' && `+card+`.querySelectorAll('.parley-score').length === 11`),
+		runJS(`[...document.querySelectorAll('.parley-rating .parley-score')].find(b => b.textContent === '9').click()`),
+		chromedp.Click(`.parley-rating .parley-rating-send`),
+	)
+	step(t, customer, "answer the text question",
+		waitJS(card+` !== null && `+card+`.dataset.question === 'why'`),
+		chromedp.SendKeys(`.parley-rating .parley-rating-comment`, "Explain fees up front"),
+		chromedp.Click(`.parley-rating .parley-rating-send`),
+		waitJS(`document.querySelector('.parley-rating') === null && document.body.textContent.includes('Thank you for your feedback!')`),
+	)
+	if got := e.answersOf(t, conv); got != "csat=4,nps=9,why=Explain fees up front" {
+		t.Errorf("answers %q", got)
+	}
+}
