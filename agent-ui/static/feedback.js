@@ -34,7 +34,8 @@ export class Feedback extends SidePanel {
   bind() {
     if (this.el) return;
     if (!this.bindPanel({ open: 'feedback-open', log: 'feedback-log', panel: 'feedback-panel', close: 'feedback-close', form: 'feedback-form',
-      filters: 'feedback-filters', list: 'feedback-list', empty: 'feedback-empty', head: 'feedback-head', status: 'feedback-status' })) return;
+      filters: 'feedback-filters', list: 'feedback-list', empty: 'feedback-empty', head: 'feedback-head', status: 'feedback-status',
+      report: 'feedback-report' })) return;
     this.el.log.addEventListener('click', () => this.openPanel({ form: true }));
   }
 
@@ -80,6 +81,7 @@ export class Feedback extends SidePanel {
     this.renderFilters();
     this.renderHead();
     await this.load();
+    this.loadReport();
     if (form && conv) this.el.form.querySelector('select').focus();
     else this.el.close.focus();
   }
@@ -107,6 +109,35 @@ export class Feedback extends SidePanel {
     this.el.list.replaceChildren(...items.map((it) => this.row(it)));
     this.el.empty.hidden = items.length > 0;
     this.el.empty.textContent = t('feedback.empty');
+  }
+
+  // loadReport shows supervisors the most common categories and the weekly
+  // trend of the last eight weeks.
+  async loadReport() {
+    this.el.report.hidden = !this.supervisor;
+    if (!this.supervisor) return;
+    const from = new Date(Date.now() - 56 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+    let rep;
+    try {
+      rep = await this.api.get(`/reports/feedback-items?from=${encodeURIComponent(from)}`);
+    } catch {
+      this.el.report.replaceChildren(h('p', { class: 'empty' }, t('feedback.load_error')));
+      return;
+    }
+    const table = (cols, rows) => h('table', { class: 'inboxes-table' },
+      h('thead', null, h('tr', null, ...cols.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, ...rows.map((r) => h('tr', null, ...r.map((v) => h('td', null, String(v)))))));
+    const cats = (rep.categories || []).slice(0, 10);
+    const weeks = rep.weeks || [];
+    this.el.report.replaceChildren(
+      h('h3', { class: 'section-title' }, t('feedback.report.title')),
+      cats.length === 0 ? h('p', { class: 'muted' }, t('feedback.empty')) :
+        table([t('feedback.col.category'), t('feedback.col.kind'), t('feedback.report.count'), t('feedback.report.open'), t('feedback.overdue')],
+          cats.map((c) => [tOr(`feedback.category.${c.category}`, c.category), kindLabel(c.kind), c.count, c.open, c.overdue])),
+      weeks.length === 0 ? null :
+        table([t('feedback.report.week'), kindLabel('complaint'), kindLabel('suggestion'), kindLabel('praise'), t('feedback.report.total')],
+          weeks.map((w) => [w.week, w.complaint, w.suggestion, w.praise, w.total])),
+    );
   }
 
   renderFilters() {

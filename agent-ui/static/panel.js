@@ -18,6 +18,8 @@ export class SidePanel {
   }
 
   showPanel() {
+    const menu = this.el.open.closest('details');
+    if (menu) menu.open = false; // the header menu the entry sits in
     this.el.panel.hidden = false;
     this.el.open.setAttribute('aria-expanded', 'true');
   }

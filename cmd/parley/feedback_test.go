@@ -327,9 +327,12 @@ func TestFeedbackConsoleLogsItemOnConversationAndSupervisorWorksTheList(t *testi
 	loginConsole(t, b, srv.base, "supervisor@parley.test")
 	row := `document.querySelector('#feedback-list tr[data-feedback-id="` + id + `"]')`
 	step(t, b, "open the feedback page: the item is overdue",
+		chromedp.Click(`#quality-menu summary`),
 		chromedp.WaitVisible(chromedp.ID("feedback-open")),
 		chromedp.Click(chromedp.ID("feedback-open")),
 		waitJS(row+` !== null && `+row+`.dataset.overdue === 'true' && `+row+`.querySelector('.feedback-overdue-badge') !== null`),
+		// The report: the category with its one overdue item, and this week.
+		waitJS(`[...document.querySelectorAll('#feedback-report tr')].some(r => r.textContent === 'WebsiteSuggestion111')`),
 	)
 	step(t, b, "take it in progress",
 		runJS(`(() => { const s = `+row+`.querySelector('.feedback-status-select'); s.value = 'in_progress'; return s.dispatchEvent(new Event('change')); })()`),

@@ -12,6 +12,7 @@ func TestQuestConsoleCreatesARatedTeamQuestWithLiveProgress(t *testing.T) {
 	b := newBrowser(t)
 	loginConsole(t, b, srv.base, "supervisor@parley.test")
 	step(t, b, "create a rated team quest",
+		chromedp.Click(`#quality-menu summary`),
 		chromedp.WaitVisible(chromedp.ID("quests-open")),
 		chromedp.Click(chromedp.ID("quests-open")),
 		chromedp.WaitVisible(chromedp.ID("quest-title")),
