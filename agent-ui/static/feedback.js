@@ -35,7 +35,7 @@ export class Feedback extends SidePanel {
     if (this.el) return;
     if (!this.bindPanel({ open: 'feedback-open', log: 'feedback-log', panel: 'feedback-panel', close: 'feedback-close', form: 'feedback-form',
       filters: 'feedback-filters', list: 'feedback-list', empty: 'feedback-empty', head: 'feedback-head', status: 'feedback-status',
-      report: 'feedback-report' })) return;
+      report: 'feedback-report', settings: 'feedback-settings' })) return;
     this.el.log.addEventListener('click', () => this.openPanel({ form: true }));
   }
 
@@ -82,6 +82,7 @@ export class Feedback extends SidePanel {
     this.renderHead();
     await this.load();
     this.loadReport();
+    this.renderSettings();
     if (form && conv) this.el.form.querySelector('select').focus();
     else this.el.close.focus();
   }
@@ -138,6 +139,73 @@ export class Feedback extends SidePanel {
         table([t('feedback.report.week'), kindLabel('complaint'), kindLabel('suggestion'), kindLabel('praise'), t('feedback.report.total')],
           weeks.map((w) => [w.week, w.complaint, w.suggestion, w.praise, w.total])),
     );
+  }
+
+  // renderSettings is the admins' editor of the feedback rules: SLA hours
+  // and follow-up queue per kind, categories, the detractor thresholds and
+  // the complaint keywords in English and Chinese.
+  renderSettings() {
+    const admin = Boolean(this.agent && this.agent.role === 'admin');
+    this.el.settings.hidden = !admin || !this.settings;
+    if (!admin || !this.settings) return;
+    const st = this.settings;
+    const num = (id, v, min, max) => h('input', { id, type: 'number', min: String(min), max: String(max), value: String(v ?? '') });
+    const lines = (id, list) => {
+      const x = h('textarea', { id, rows: '4' });
+      x.value = (list || []).join('\n');
+      return x;
+    };
+    const check = (id, on) => h('input', { id, type: 'checkbox', checked: Boolean(on) });
+    const sla = Object.fromEntries(KINDS.map((k) => [k, num(`feedback-sla-${k}`, (st.sla_hours || {})[k], 1, 8760)]));
+    const queue = Object.fromEntries(KINDS.map((k) => [k, h('select', { id: `feedback-queue-${k}` },
+      h('option', { value: '' }, t('feedback.followup_none')),
+      ...this.queues.map((q) => h('option', { value: q.id, selected: String((st.followup_queues || {})[k] || '') === String(q.id) }, q.name)))]));
+    const cats = lines('feedback-categories', st.categories);
+    const owner = check('feedback-owner-agent', st.owner_is_agent);
+    const det = st.detractor || {};
+    const detOn = check('feedback-detractor-on', det.enabled);
+    const npsMax = num('feedback-nps-max', det.nps_max, 0, 10);
+    const csatMax = num('feedback-csat-max', det.csat_max, 1, 5);
+    const kw = st.keywords || {};
+    const kwOn = check('feedback-keywords-on', kw.enabled);
+    const kwEn = lines('feedback-keywords-en', (kw.words || {}).en);
+    const kwZh = lines('feedback-keywords-zh', (kw.words || {})['zh-CN']);
+    const save = h('button', { type: 'submit', id: 'feedback-settings-save', class: 'button button-primary' }, t('feedback.settings.save'));
+    const label = (id, text) => h('label', { for: id }, text);
+    const split = (x) => x.value.split('\n').map((w) => w.trim()).filter(Boolean);
+    const form = h('form', { class: 'feedback-form' },
+      h('h3', { class: 'section-title' }, t('feedback.settings.title')),
+      ...KINDS.flatMap((k) => [label(`feedback-sla-${k}`, t('feedback.settings.sla', { kind: kindLabel(k) })), sla[k]]),
+      ...KINDS.flatMap((k) => [label(`feedback-queue-${k}`, t('feedback.settings.queue', { kind: kindLabel(k) })), queue[k]]),
+      label('feedback-categories', t('feedback.settings.categories')), cats,
+      label('feedback-owner-agent', t('feedback.settings.owner_is_agent')), owner,
+      label('feedback-detractor-on', t('feedback.settings.detractor')), detOn,
+      label('feedback-nps-max', t('feedback.settings.nps_max')), npsMax,
+      label('feedback-csat-max', t('feedback.settings.csat_max')), csatMax,
+      label('feedback-keywords-on', t('feedback.settings.keywords')), kwOn,
+      label('feedback-keywords-en', t('feedback.settings.words_en')), kwEn,
+      label('feedback-keywords-zh', t('feedback.settings.words_zh')), kwZh,
+      h('div', null, save));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {
+        sla_hours: Object.fromEntries(KINDS.map((k) => [k, Number(sla[k].value)])),
+        followup_queues: Object.fromEntries(KINDS.map((k) => [k, queue[k].value])),
+        categories: split(cats), owner_is_agent: owner.checked,
+        detractor: { ...det, enabled: detOn.checked, nps_max: Number(npsMax.value), csat_max: Number(csatMax.value) },
+        keywords: { ...kw, enabled: kwOn.checked, words: { en: split(kwEn), 'zh-CN': split(kwZh) } },
+      };
+      save.disabled = true;
+      try {
+        this.settings = await this.api.request('PUT', '/feedback/settings', body);
+        this.setStatus(t('feedback.settings.saved'), 'ok');
+      } catch (err) {
+        this.setStatus(errorText(err), 'error');
+      } finally {
+        save.disabled = false;
+      }
+    });
+    this.el.settings.replaceChildren(form);
   }
 
   renderFilters() {

@@ -347,3 +347,38 @@ func TestFeedbackConsoleLogsItemOnConversationAndSupervisorWorksTheList(t *testi
 		}
 	}
 }
+
+func TestFeedbackSettingsConsoleSavesKeywordsAndFollowUpQueue(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	general := srv.queueID(t, admin, "General")
+	b := newBrowser(t)
+	loginConsole(t, b, srv.base, "admin@parley.test")
+	step(t, b, "change the rules",
+		chromedp.Click(`#quality-menu summary`),
+		chromedp.WaitVisible(chromedp.ID("feedback-open")),
+		chromedp.Click(chromedp.ID("feedback-open")),
+		chromedp.WaitVisible(chromedp.ID("feedback-keywords-zh")),
+		chromedp.SendKeys(chromedp.ID("feedback-keywords-zh"), "\n坑人"),
+		runJS(`(() => { document.getElementById('feedback-queue-complaint').value = '`+general+`'; document.getElementById('feedback-sla-complaint').value = '8'; return true; })()`),
+		chromedp.Click(chromedp.ID("feedback-settings-save")),
+		waitJS(`document.getElementById('feedback-status').dataset.state === 'ok'`),
+	)
+	var st struct {
+		SLA      map[string]int                      `json:"sla_hours"`
+		Queues   map[string]string                   `json:"followup_queues"`
+		Keywords struct{ Words map[string][]string } `json:"keywords"`
+	}
+	if code := srv.do(t, "GET", "/api/v1/feedback/settings", admin, nil, &st); code != 200 {
+		t.Fatalf("settings: status %d", code)
+	}
+	zh := st.Keywords.Words["zh-CN"]
+	if st.SLA["complaint"] != 8 || st.Queues["complaint"] != general || len(zh) == 0 || zh[len(zh)-1] != "坑人" || len(st.Keywords.Words["en"]) == 0 {
+		t.Errorf("saved settings %+v", st)
+	}
+	// Agents and supervisors do not see the editor.
+	if code := srv.do(t, "PUT", "/api/v1/feedback/settings", srv.login(t, "supervisor@parley.test"), map[string]any{}, nil); code != http.StatusForbidden {
+		t.Errorf("supervisor saving settings: status %d; want 403", code)
+	}
+}
