@@ -276,6 +276,13 @@ func loginConsole(t *testing.T, b context.Context, base, email string) {
 	)
 }
 
+// openFromQualityMenu opens the header's Quality menu and clicks its entry id.
+func openFromQualityMenu(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		return chromedp.Do(ctx, chromedp.Click(`#quality-menu summary`), chromedp.WaitVisible(chromedp.ID(id)), chromedp.Click(chromedp.ID(id)))
+	})
+}
+
 // runJS evaluates a JavaScript expression as a step.
 func runJS(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -327,9 +334,7 @@ func TestFeedbackConsoleLogsItemOnConversationAndSupervisorWorksTheList(t *testi
 	loginConsole(t, b, srv.base, "supervisor@parley.test")
 	row := `document.querySelector('#feedback-list tr[data-feedback-id="` + id + `"]')`
 	step(t, b, "open the feedback page: the item is overdue",
-		chromedp.Click(`#quality-menu summary`),
-		chromedp.WaitVisible(chromedp.ID("feedback-open")),
-		chromedp.Click(chromedp.ID("feedback-open")),
+		openFromQualityMenu("feedback-open"),
 		waitJS(row+` !== null && `+row+`.dataset.overdue === 'true' && `+row+`.querySelector('.feedback-overdue-badge') !== null`),
 		// The report: the category with its one overdue item, and this week.
 		waitJS(`[...document.querySelectorAll('#feedback-report tr')].some(r => r.textContent === 'WebsiteSuggestion111')`),
@@ -356,9 +361,7 @@ func TestFeedbackSettingsConsoleSavesKeywordsAndFollowUpQueue(t *testing.T) {
 	b := newBrowser(t)
 	loginConsole(t, b, srv.base, "admin@parley.test")
 	step(t, b, "change the rules",
-		chromedp.Click(`#quality-menu summary`),
-		chromedp.WaitVisible(chromedp.ID("feedback-open")),
-		chromedp.Click(chromedp.ID("feedback-open")),
+		openFromQualityMenu("feedback-open"),
 		chromedp.WaitVisible(chromedp.ID("feedback-keywords-zh")),
 		chromedp.SendKeys(chromedp.ID("feedback-keywords-zh"), "\n坑人"),
 		runJS(`(() => { document.getElementById('feedback-queue-complaint').value = '`+general+`'; document.getElementById('feedback-sla-complaint').value = '8'; return true; })()`),

@@ -12,9 +12,7 @@ func TestQuestConsoleCreatesARatedTeamQuestWithLiveProgress(t *testing.T) {
 	b := newBrowser(t)
 	loginConsole(t, b, srv.base, "supervisor@parley.test")
 	step(t, b, "create a rated team quest",
-		chromedp.Click(`#quality-menu summary`),
-		chromedp.WaitVisible(chromedp.ID("quests-open")),
-		chromedp.Click(chromedp.ID("quests-open")),
+		openFromQualityMenu("quests-open"),
 		chromedp.WaitVisible(chromedp.ID("quest-title")),
 		waitJS(`[...document.querySelectorAll('#quest-team option')].some(o => o.value === 'Support')`),
 		chromedp.SendKeys(chromedp.ID("quest-title"), "Support resolves 200 <b>chats</b> with CSAT ≥ 4.5"),

@@ -183,9 +183,7 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 		return runJS(`(() => { const x = document.querySelector(` + "`" + sel + "`" + `); x.value = ` + "`" + v + "`" + `; x.dispatchEvent(new Event('change')); return true; })()`)
 	}
 	step(t, b, "open the survey definitions and start a new one",
-		chromedp.Click(`#quality-menu summary`),
-		chromedp.WaitVisible(chromedp.ID("surveys-open")),
-		chromedp.Click(chromedp.ID("surveys-open")),
+		openFromQualityMenu("surveys-open"),
 		chromedp.WaitVisible(chromedp.ID("surveys-new")),
 		chromedp.Click(chromedp.ID("surveys-new")),
 		chromedp.WaitVisible(chromedp.ID("survey-name")),
