@@ -57,11 +57,13 @@ const surveyColumns = `id, name, enabled, channels, queue_ids, trigger, cap_days
 func scanSurvey(row pgx.Row) (surveys.Survey, error) {
 	var s surveys.Survey
 	var chs []string
-	err := row.Scan(&s.ID, &s.Name, &s.Enabled, &chs, &s.QueueIDs, &s.Trigger, &s.CapDays, &s.ReplyWindowMin, &s.LinkTTLHours,
+	var queues []int64
+	err := row.Scan(&s.ID, &s.Name, &s.Enabled, &chs, &queues, &s.Trigger, &s.CapDays, &s.ReplyWindowMin, &s.LinkTTLHours,
 		&s.Intro, &s.Questions, &s.CreatedAt, &s.UpdatedAt)
 	for _, c := range chs {
 		s.Channels = append(s.Channels, parley.Channel(c))
 	}
+	s.QueueIDs = surveys.IDs(queues)
 	s.Defaults()
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	return s, err
@@ -83,7 +85,7 @@ func (db *DB) CreateSurvey(ctx context.Context, s surveys.Survey) (surveys.Surve
 	}
 	out, err := scanSurvey(db.pool.QueryRow(ctx, `INSERT INTO surveys (name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+surveyColumns,
-		s.Name, s.Enabled, channelStrings(s.Channels), s.QueueIDs, s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+		s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
 	if err != nil {
 		return out, fmt.Errorf("create survey: %w", err)
 	}
@@ -137,7 +139,7 @@ func (db *DB) UpdateSurvey(ctx context.Context, id int64, patch json.RawMessage)
 		}
 		out, err = scanSurvey(tx.QueryRow(ctx, `UPDATE surveys SET name = $2, enabled = $3, channels = $4, queue_ids = $5, trigger = $6, cap_days = $7,
 			reply_window_min = $8, link_ttl_hours = $9, intro = $10, questions = $11, updated_at = now() WHERE id = $1 RETURNING `+surveyColumns,
-			id, s.Name, s.Enabled, channelStrings(s.Channels), s.QueueIDs, s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+			id, s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
 		return err
 	})
 	return out, err
