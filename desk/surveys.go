@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,24 +36,7 @@ func NewSurveys(d *Desk, secret []byte, publicURL string) *Surveys {
 // conversation a survey applies to. Its cursor row is locked while it
 // works, so instances take turns and every resolution is handled once.
 func (s *Surveys) Run(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		n, err := s.Step(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.d.log.Error("send surveys", "error", err)
-		}
-		if n == 0 || err != nil {
-			t.Reset(s.Every)
-		} else {
-			t.Reset(0)
-		}
-	}
+	return s.d.follow(ctx, "send surveys", s.Every, s.Step)
 }
 
 // Step handles the pending events once and returns how many it read.
@@ -157,9 +141,12 @@ func answersFor(sv surveys.Survey, score int, comment string) []postgres.SurveyA
 	return out
 }
 
-// AnswerRating records a web-chat visitor's rating of a survey sent to
-// them (their customer and inbox): accepted once, ECONFLICT afterwards.
-func (d *Desk) AnswerRating(ctx context.Context, customerID, inboxID int64, surveyID string, score int, comment string) error {
+// AnswerRating records a web-chat visitor's answer to a survey sent to
+// them (their customer and inbox). question "" answers the first question
+// with score and comment; otherwise it names the question answered (a
+// score for a scored one, the comment for a text one). Each question is
+// answered once: ECONFLICT afterwards.
+func (d *Desk) AnswerRating(ctx context.Context, customerID, inboxID int64, surveyID, question string, score *int, comment string) error {
 	id, err := strconv.ParseInt(surveyID, 10, 64)
 	if err != nil || id <= 0 {
 		return parley.Invalid("Invalid rating.", map[string]string{"survey_id": "must be a survey id"})
@@ -171,40 +158,106 @@ func (d *Desk) AnswerRating(ctx context.Context, customerID, inboxID int64, surv
 	if r.CustomerID != customerID || r.InboxID != inboxID || r.Channel != parley.ChannelWebchat {
 		return parley.Errorf(parley.ENOTFOUND, "survey %d not found.", id)
 	}
-	if _, _, err = d.db.AnswerSurvey(ctx, id, answersFor(sv, score, comment), ""); err != nil {
+	answers, err := answerOf(sv, question, score, comment)
+	if err != nil {
 		return err
 	}
-	d.log.Info("survey answered", "survey_request_id", id, "conversation_id", r.ConversationID, "channel", r.Channel)
+	if _, _, err = d.db.AnswerSurvey(ctx, id, answers, ""); err != nil {
+		return err
+	}
+	d.log.Info("survey answered", "survey_request_id", id, "conversation_id", r.ConversationID, "channel", r.Channel, "question", question)
 	return nil
 }
 
+// answerOf is the answer to one question: the first one ("" or its key)
+// takes a score and a comment (see answersFor), a later scored one a score,
+// a text one the comment.
+func answerOf(sv surveys.Survey, key string, score *int, comment string) ([]postgres.SurveyAnswer, error) {
+	if key == "" || key == sv.Questions[0].Key {
+		if score == nil {
+			return nil, parley.Invalid("Invalid rating.", map[string]string{"score": "required"})
+		}
+		return answersFor(sv, *score, comment), nil
+	}
+	q, ok := sv.Question(key)
+	if !ok {
+		return nil, parley.Invalid("Invalid rating.", map[string]string{"question": "no such question in this survey"})
+	}
+	comment = strings.TrimSpace(comment)
+	if _, _, scored := q.Range(); scored {
+		if score == nil {
+			return nil, parley.Invalid("Invalid rating.", map[string]string{"score": "required"})
+		}
+		return []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Score: score, Comment: comment}}, nil
+	}
+	if comment == "" {
+		return nil, parley.Invalid("Invalid rating.", map[string]string{"comment": "required for a text question"})
+	}
+	return []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Comment: comment}}, nil
+}
+
 // SurveyReply looks at an inbound SMS or WhatsApp message from address:
-// when a survey sent there awaits its numbered reply and the message is
-// one ("4", "4 thanks"), it is recorded as the answer and handled is true:
-// the message is then no new work. Any other message lapses the survey
-// and is routed as usual. A replayed provider id is handled again without
-// recording anything.
+// when a survey sent there awaits a reply to one of its questions and the
+// message is one ("4", "4 thanks" for a scored question, any text for a
+// text question), it is recorded as the answer and handled is true: the
+// message is then no new work. The next question, if any, is sent as a
+// new message. Any other message stops the survey and is routed as usual.
+// A replayed provider id is handled again without recording anything.
 func (d *Desk) SurveyReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID, body string) (handled, dup bool, err error) {
-	r, sv, ok, err := d.db.PendingReply(ctx, inboxID, ch, address, providerID)
+	r, sv, ok, dup, err := d.db.PendingReply(ctx, inboxID, ch, address, providerID)
 	if err != nil || !ok {
 		return false, false, err
 	}
-	score, comment, isAnswer := surveys.ParseReply(sv.Questions[0], body)
-	if r.Status != "sent" {
-		return true, true, nil // the replay of the answer
+	if dup {
+		return true, true, nil // the replay of an answer
 	}
-	if !isAnswer {
-		return false, false, d.db.LapseSurvey(ctx, r.ID)
+	q, found := sv.Question(r.Awaiting)
+	if !found {
+		return false, false, nil
 	}
-	_, dup, err = d.db.AnswerSurvey(ctx, r.ID, answersFor(sv, score, comment), providerID)
+	var answers []postgres.SurveyAnswer
+	if _, _, scored := q.Range(); scored {
+		score, comment, isAnswer := surveys.ParseReply(q, body)
+		if !isAnswer {
+			return false, false, d.db.StopAsking(ctx, r.ID)
+		}
+		answers, _ = answerOf(sv, q.Key, &score, comment)
+	} else {
+		text := strings.TrimSpace(body)
+		if text == "" {
+			return false, false, d.db.StopAsking(ctx, r.ID)
+		}
+		answers = []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Comment: text}}
+	}
+	out, dup, err := d.db.AnswerSurvey(ctx, r.ID, answers, providerID)
 	if parley.ErrorCode(err) == parley.ECONFLICT || parley.ErrorCode(err) == parley.EINVALID {
 		return false, false, nil // answered or expired meanwhile: an ordinary message
 	}
 	if err != nil {
 		return false, false, err
 	}
-	d.log.Info("survey answered", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "channel", ch)
+	d.log.Info("survey answered", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "channel", ch, "question", q.Key)
+	if next, ok := sv.Question(out.Awaiting); ok && !dup {
+		d.askNext(ctx, out, next.Prompt(out.Locale))
+	}
 	return true, dup, nil
+}
+
+// askNext sends the next question of an SMS/WhatsApp survey through the
+// normal outbound path.
+func (d *Desk) askNext(ctx context.Context, r postgres.SurveyRequest, body string) {
+	m, err := d.db.AddSurveyMessage(ctx, r, body)
+	if err != nil {
+		d.log.Error("next survey question", "survey_request_id", r.ID, "error", err)
+		return
+	}
+	d.publish(ctx, bus.ConversationTopic(r.ConversationID), map[string]any{"type": "message", "conversation_id": strconv.FormatInt(r.ConversationID, 10), "message": m})
+	if err := d.jobs.EnqueueDelivery(ctx, m.ID); err != nil {
+		d.log.Error("queue survey delivery", "message_id", m.ID, "error", err)
+		if conv, cerr := d.db.Conversation(ctx, r.ConversationID); cerr == nil {
+			d.setDelivery(ctx, conv, m.ID, parley.DeliveryFailed)
+		}
+	}
 }
 
 // LinkSurvey returns the request and survey of a signed email link:
@@ -217,14 +270,32 @@ func (s *Surveys) LinkSurvey(ctx context.Context, token string) (postgres.Survey
 	return s.d.db.SurveyRequest(ctx, id)
 }
 
-// AnswerLink records the answer given on the page of a signed email link,
-// once.
-func (s *Surveys) AnswerLink(ctx context.Context, token string, score int, comment string) error {
+// AnswerLink records the answers given on the page of a signed email
+// link: score and comment for the first question, and more (question key
+// → the score's digits or the text) for the others; empty values are
+// skipped. The first question is answered once.
+func (s *Surveys) AnswerLink(ctx context.Context, token string, score int, comment string, more map[string]string) error {
 	r, sv, err := s.LinkSurvey(ctx, token)
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.d.db.AnswerSurvey(ctx, r.ID, answersFor(sv, score, comment), ""); err != nil {
+	answers := answersFor(sv, score, comment)
+	for _, q := range sv.Questions[1:] {
+		v := strings.TrimSpace(more[q.Key])
+		if v == "" || slices.ContainsFunc(answers, func(a postgres.SurveyAnswer) bool { return a.Question == q.Key }) {
+			continue
+		}
+		var n *int
+		if _, _, scored := q.Range(); scored {
+			x, err := strconv.Atoi(v)
+			if err != nil {
+				return parley.Invalid("Invalid answer.", map[string]string{"q_" + q.Key: "a number"})
+			}
+			n, v = &x, ""
+		}
+		answers = append(answers, postgres.SurveyAnswer{Question: q.Key, Kind: q.Kind, Score: n, Comment: v})
+	}
+	if _, _, err := s.d.db.AnswerSurvey(ctx, r.ID, answers, ""); err != nil {
 		return err
 	}
 	s.d.log.Info("survey answered", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "channel", r.Channel)

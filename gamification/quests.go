@@ -40,9 +40,27 @@ type Quest struct {
 	EndsAt    time.Time `json:"ends_at"`
 	CreatedBy int64     `json:"created_by,string,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
-	Progress  int       `json:"progress"`
-	Completed bool      `json:"completed"`
-	Active    bool      `json:"active"`
+	// MinCSAT, when set, is a quality condition: the quest is completed
+	// only when the mean of the CSAT answers (1–5) given in its window on
+	// conversations its agent (or a member of its team) resolved is at
+	// least MinCSAT. CSAT and CSATResponses are that mean (nil without
+	// answers) and its number of answers.
+	MinCSAT       *float64 `json:"min_csat,omitempty"`
+	CSAT          *float64 `json:"csat,omitempty"`
+	CSATResponses int      `json:"csat_responses,omitempty"`
+	Progress      int      `json:"progress"`
+	Completed     bool     `json:"completed"`
+	Active        bool     `json:"active"`
+}
+
+// Reached reports whether a quest with progress and (for a rated quest)
+// mean CSAT csat is completed: the target reached and, when MinCSAT is
+// set, a mean CSAT at least MinCSAT.
+func (q Quest) Reached(progress int, csat *float64) bool {
+	if progress < q.Target {
+		return false
+	}
+	return q.MinCSAT == nil || (csat != nil && *csat >= *q.MinCSAT)
 }
 
 // Validate checks a new quest.
@@ -68,6 +86,9 @@ func (q *Quest) Validate() error {
 	}
 	if !slices.Contains(QuestMetrics(), q.Metric) {
 		f["metric"] = "must be one of " + strings.Join(QuestMetrics(), ", ")
+	}
+	if q.MinCSAT != nil && (*q.MinCSAT < 1 || *q.MinCSAT > 5) {
+		f["min_csat"] = "a mean CSAT between 1 and 5"
 	}
 	if q.Target <= 0 || q.Target > 1_000_000 {
 		f["target"] = "must be between 1 and 1000000"

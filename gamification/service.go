@@ -42,6 +42,10 @@ type Store interface {
 	DeleteQuest(ctx context.Context, id int64) error
 	// QuestProgress computes a quest's progress from the ledger.
 	QuestProgress(ctx context.Context, q Quest) (int, error)
+	// QuestCSAT returns the mean (nil without answers) and the number of
+	// the CSAT answers given in a quest's window on conversations resolved
+	// by its agent or a member of its team.
+	QuestCSAT(ctx context.Context, q Quest) (*float64, int, error)
 }
 
 // Lease is the processor's exclusive right to consume the events.
@@ -853,7 +857,12 @@ func (s *Service) fillProgress(ctx context.Context, q *Quest) error {
 	}
 	now := s.Now()
 	q.Progress = max(p, 0)
-	q.Completed = q.Progress >= q.Target
+	if q.MinCSAT != nil {
+		if q.CSAT, q.CSATResponses, err = s.Store.QuestCSAT(ctx, *q); err != nil {
+			return err
+		}
+	}
+	q.Completed = q.Reached(q.Progress, q.CSAT)
 	q.Active = !now.Before(q.StartsAt) && now.Before(q.EndsAt)
 	return nil
 }

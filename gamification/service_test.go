@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/gamification"
 	"github.com/parleyhq/parley/internal/testenv"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/surveys"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -623,4 +624,71 @@ func TestRunProcessesOnceAcrossInstancesAndHealsTheBoards(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+}
+
+// rate answers the CSAT survey of each resolved conversation with a score.
+func (w *world) rate(convs []parley.Conversation, scores []int) {
+	w.t.Helper()
+	if _, err := w.db.CreateSurvey(w.ctx, surveys.Survey{Name: "CSAT", Enabled: true, Questions: []surveys.Question{
+		{Key: "csat", Kind: surveys.KindCSAT, Text: surveys.Texts{"en": "How did we do?", "zh-CN": "满意吗？"}}}}); err != nil {
+		w.t.Fatal(err)
+	}
+	sent, _, err := w.db.SendSurveys(w.ctx, 1000, 0, func(postgres.SurveyRequest, surveys.Survey) string { return "" })
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	byConv := map[int64]int64{}
+	for _, s := range sent {
+		byConv[s.Request.ConversationID] = s.Request.ID
+	}
+	for i, c := range convs {
+		score := scores[i]
+		if _, _, err := w.db.AnswerSurvey(w.ctx, byConv[c.ID], []postgres.SurveyAnswer{{Question: "csat", Score: &score}}, ""); err != nil {
+			w.t.Fatalf("rate conversation %d: %v", c.ID, err)
+		}
+	}
+}
+
+func TestRatedQuestNeedsTheCountAndTheMeanCSAT(t *testing.T) {
+	w := newWorld(t)
+	now := w.clock.Now()
+	minCSAT := 4.5
+	q := gamification.Quest{Title: "Support resolves 3 with CSAT ≥ 4.5", Scope: gamification.QuestTeam, Team: "Support",
+		Metric: gamification.RuleResolved, Target: 3, MinCSAT: &minCSAT, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(7 * 24 * time.Hour)}
+	if err := w.svc.CreateQuest(w.ctx, &q); err != nil {
+		t.Fatal(err)
+	}
+	bad := q
+	bad.MinCSAT = new(float64)
+	*bad.MinCSAT = 5.5
+	if err := w.svc.CreateQuest(w.ctx, &bad); parley.ErrorFields(err)["min_csat"] == "" {
+		t.Errorf("min_csat 5.5: %v; want invalid min_csat", err)
+	}
+	a1, a2 := w.handled("v:1", w.alice), w.handled("v:2", w.alice)
+	b1 := w.handled("v:3", w.bob)
+	c1 := w.handled("v:4", w.carol) // Sales: neither counted nor rated for Support
+	w.process()
+	w.rate([]parley.Conversation{a1, a2, b1, c1}, []int{5, 4, 4, 1})
+	got, _ := w.svc.Quest(w.ctx, q.ID)
+	// Three resolutions reach the count, but the mean is (5+4+4)/3 = 4.33.
+	if got.Progress != 3 || got.CSAT == nil || *got.CSAT != 4.33 || got.CSATResponses != 3 || got.Completed {
+		t.Fatalf("quest %+v (csat %v); want 3/3, CSAT 4.33 from 3 answers, not completed", got, got.CSAT)
+	}
+	// Exactly at the threshold counts: two more fives make (5+4+4+5+5)/5 = 4.6.
+	more := []parley.Conversation{w.handled("v:5", w.bob), w.handled("v:6", w.alice)}
+	w.process()
+	w.rate(more, []int{5, 5})
+	got, _ = w.svc.Quest(w.ctx, q.ID)
+	if got.Progress != 5 || *got.CSAT != 4.6 || !got.Completed {
+		t.Errorf("quest %+v (csat %v); want 5/3 with CSAT 4.6, completed", got, *got.CSAT)
+	}
+	// A quest without the condition ignores ratings.
+	plain := gamification.Quest{Title: "Carol resolves 1", Scope: gamification.QuestAgent, AgentID: w.carol.ID, Metric: gamification.RuleResolved,
+		Target: 1, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)}
+	if err := w.svc.CreateQuest(w.ctx, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if !plain.Completed || plain.CSAT != nil {
+		t.Errorf("plain quest %+v; want completed without CSAT", plain)
+	}
 }

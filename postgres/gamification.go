@@ -193,20 +193,21 @@ func (g *Gamification) TeamNames(ctx context.Context) (map[int64]string, error) 
 }
 
 const questColumns = `q.id, q.title, q.scope, COALESCE(q.agent_id, 0), COALESCE(q.team_id, 0), COALESCE(t.name, ''), q.metric, q.target,
-	q.starts_at, q.ends_at, COALESCE(q.created_by, 0), q.created_at`
+	q.starts_at, q.ends_at, COALESCE(q.created_by, 0), q.created_at, q.min_csat::float8`
 
 func scanQuest(row pgx.Row) (gamification.Quest, error) {
 	var q gamification.Quest
-	err := row.Scan(&q.ID, &q.Title, &q.Scope, &q.AgentID, &q.TeamID, &q.Team, &q.Metric, &q.Target, &q.StartsAt, &q.EndsAt, &q.CreatedBy, &q.CreatedAt)
+	err := row.Scan(&q.ID, &q.Title, &q.Scope, &q.AgentID, &q.TeamID, &q.Team, &q.Metric, &q.Target, &q.StartsAt, &q.EndsAt, &q.CreatedBy, &q.CreatedAt,
+		&q.MinCSAT)
 	q.StartsAt, q.EndsAt, q.CreatedAt = q.StartsAt.UTC(), q.EndsAt.UTC(), q.CreatedAt.UTC()
 	return q, err
 }
 
 // CreateQuest stores a validated quest.
 func (g *Gamification) CreateQuest(ctx context.Context, q *gamification.Quest) error {
-	err := g.db.pool.QueryRow(ctx, `INSERT INTO quests (title, scope, agent_id, team_id, metric, target, starts_at, ends_at, created_by)
-		VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, NULLIF($9, 0)) RETURNING id, created_at`,
-		q.Title, q.Scope, q.AgentID, q.TeamID, q.Metric, q.Target, q.StartsAt, q.EndsAt, q.CreatedBy).Scan(&q.ID, &q.CreatedAt)
+	err := g.db.pool.QueryRow(ctx, `INSERT INTO quests (title, scope, agent_id, team_id, metric, target, starts_at, ends_at, created_by, min_csat)
+		VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, NULLIF($9, 0), $10) RETURNING id, created_at`,
+		q.Title, q.Scope, q.AgentID, q.TeamID, q.Metric, q.Target, q.StartsAt, q.EndsAt, q.CreatedBy, q.MinCSAT).Scan(&q.ID, &q.CreatedAt)
 	var pe interface{ SQLState() string }
 	if errors.As(err, &pe) && pe.SQLState() == "23503" {
 		return parley.Invalid("Invalid quest.", map[string]string{"agent_id": "no such agent"})
@@ -270,6 +271,23 @@ func (g *Gamification) QuestProgress(ctx context.Context, q gamification.Quest) 
 		return 0, fmt.Errorf("progress of quest %d: %w", q.ID, err)
 	}
 	return n, nil
+}
+
+// QuestCSAT returns the mean and the number of the CSAT answers given in a
+// quest's window on conversations resolved by its agent, or by a current
+// member of its team.
+func (g *Gamification) QuestCSAT(ctx context.Context, q gamification.Quest) (*float64, int, error) {
+	var mean *float64
+	var n int
+	err := g.db.pool.QueryRow(ctx, `SELECT round(avg(a.score), 2)::float8, count(*)
+		FROM survey_answers a JOIN survey_requests r ON r.id = a.request_id
+		WHERE a.kind = 'csat' AND a.score IS NOT NULL AND a.answered_at >= $1 AND a.answered_at < $2
+		AND CASE WHEN $3::bigint > 0 THEN r.agent_id = $3 ELSE r.agent_id IN (SELECT agent_id FROM team_members WHERE team_id = $4) END`,
+		q.StartsAt, q.EndsAt, q.AgentID, q.TeamID).Scan(&mean, &n)
+	if err != nil {
+		return nil, 0, fmt.Errorf("CSAT of quest %d: %w", q.ID, err)
+	}
+	return mean, n, nil
 }
 
 // gamTx is the processor's transaction.

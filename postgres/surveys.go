@@ -29,7 +29,10 @@ type SurveyRequest struct {
 	SentAt         time.Time      `json:"sent_at"`
 	ExpiresAt      time.Time      `json:"expires_at"`
 	AnsweredAt     time.Time      `json:"answered_at"`
-	Answers        []SurveyAnswer `json:"answers"`
+	// Awaiting is the question an SMS/WhatsApp reply answers next ("" when
+	// the survey asks nothing more).
+	Awaiting string         `json:"awaiting"`
+	Answers  []SurveyAnswer `json:"answers"`
 }
 
 // SurveyAnswer answers one question (Score nil for text).
@@ -54,11 +57,13 @@ const surveyColumns = `id, name, enabled, channels, queue_ids, trigger, cap_days
 func scanSurvey(row pgx.Row) (surveys.Survey, error) {
 	var s surveys.Survey
 	var chs []string
-	err := row.Scan(&s.ID, &s.Name, &s.Enabled, &chs, &s.QueueIDs, &s.Trigger, &s.CapDays, &s.ReplyWindowMin, &s.LinkTTLHours,
+	var queues []int64
+	err := row.Scan(&s.ID, &s.Name, &s.Enabled, &chs, &queues, &s.Trigger, &s.CapDays, &s.ReplyWindowMin, &s.LinkTTLHours,
 		&s.Intro, &s.Questions, &s.CreatedAt, &s.UpdatedAt)
 	for _, c := range chs {
 		s.Channels = append(s.Channels, parley.Channel(c))
 	}
+	s.QueueIDs = surveys.IDs(queues)
 	s.Defaults()
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	return s, err
@@ -80,7 +85,7 @@ func (db *DB) CreateSurvey(ctx context.Context, s surveys.Survey) (surveys.Surve
 	}
 	out, err := scanSurvey(db.pool.QueryRow(ctx, `INSERT INTO surveys (name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+surveyColumns,
-		s.Name, s.Enabled, channelStrings(s.Channels), s.QueueIDs, s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+		s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
 	if err != nil {
 		return out, fmt.Errorf("create survey: %w", err)
 	}
@@ -134,21 +139,21 @@ func (db *DB) UpdateSurvey(ctx context.Context, id int64, patch json.RawMessage)
 		}
 		out, err = scanSurvey(tx.QueryRow(ctx, `UPDATE surveys SET name = $2, enabled = $3, channels = $4, queue_ids = $5, trigger = $6, cap_days = $7,
 			reply_window_min = $8, link_ttl_hours = $9, intro = $10, questions = $11, updated_at = now() WHERE id = $1 RETURNING `+surveyColumns,
-			id, s.Name, s.Enabled, channelStrings(s.Channels), s.QueueIDs, s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+			id, s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
 		return err
 	})
 	return out, err
 }
 
 const requestColumns = `r.id, r.survey_id, r.conversation_id, r.customer_id, r.inbox_id, r.queue_id, COALESCE(r.agent_id, 0), r.agent_ids, r.channel,
-	r.locale, r.status, COALESCE(r.message_id, 0), r.sent_at, r.expires_at, r.answered_at`
+	r.locale, r.status, COALESCE(r.message_id, 0), r.sent_at, r.expires_at, r.answered_at, COALESCE(r.awaiting, '')`
 
 func scanRequest(row pgx.Row) (SurveyRequest, error) {
 	var r SurveyRequest
 	var ch string
 	var ans *time.Time
 	err := row.Scan(&r.ID, &r.SurveyID, &r.ConversationID, &r.CustomerID, &r.InboxID, &r.QueueID, &r.AgentID, &r.AgentIDs, &ch,
-		&r.Locale, &r.Status, &r.MessageID, &r.SentAt, &r.ExpiresAt, &ans)
+		&r.Locale, &r.Status, &r.MessageID, &r.SentAt, &r.ExpiresAt, &ans, &r.Awaiting)
 	r.Channel, r.AnsweredAt = parley.Channel(ch), nullTime(ans)
 	r.SentAt, r.ExpiresAt = r.SentAt.UTC(), r.ExpiresAt.UTC()
 	if r.AgentIDs == nil {
@@ -169,36 +174,8 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 	body func(SurveyRequest, surveys.Survey) string) (out []SentSurvey, processed int, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		out, processed = nil, 0
-		var cursor int64
-		if err := tx.QueryRow(ctx, `SELECT event_cursor FROM survey_state FOR UPDATE`).Scan(&cursor); err != nil {
-			return fmt.Errorf("survey cursor: %w", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT id, type, COALESCE(conversation_id, 0), clock_timestamp() - created_at > $3 * interval '1 second'
-			FROM events WHERE id > $1 ORDER BY id LIMIT $2`, cursor, limit, gapWait.Seconds())
+		evs, err := followOutbox(ctx, tx, "survey_state", limit, gapWait)
 		if err != nil {
-			return fmt.Errorf("pending events: %w", err)
-		}
-		type ev struct {
-			id, conv int64
-			typ      string
-		}
-		var evs []ev
-		prev := cursor
-		for rows.Next() {
-			var e ev
-			var old bool
-			if err := rows.Scan(&e.id, &e.typ, &e.conv, &old); err != nil {
-				rows.Close()
-				return err
-			}
-			if e.id != prev+1 && !old {
-				break // a younger gap may be a transaction still in flight
-			}
-			evs = append(evs, e)
-			prev = e.id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(evs) == 0 {
@@ -223,8 +200,7 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 			}
 		}
 		processed = len(evs)
-		_, err = tx.Exec(ctx, `UPDATE survey_state SET event_cursor = $1, updated_at = now()`, evs[len(evs)-1].id)
-		return err
+		return advanceOutbox(ctx, tx, "survey_state", evs)
 	})
 	return out, processed, err
 }
@@ -279,13 +255,13 @@ func (db *DB) surveyFor(ctx context.Context, tx pgx.Tx, convID int64, defs []sur
 		ttl = time.Duration(def.ReplyWindowMin) * time.Minute
 	}
 	r, err := scanRequest(tx.QueryRow(ctx, `INSERT INTO survey_requests AS r (survey_id, conversation_id, customer_id, inbox_id, queue_id, agent_id, agent_ids,
-			channel, locale, expires_at)
+			channel, locale, expires_at, awaiting)
 		SELECT $1, c.id, c.customer_id, c.inbox_id, c.queue_id, c.agent_id,
 			ARRAY(SELECT DISTINCT a FROM (SELECT agent_id AS a FROM events WHERE conversation_id = c.id AND type = 'conversation.assigned' AND agent_id IS NOT NULL
 				UNION SELECT c.agent_id WHERE c.agent_id IS NOT NULL) x ORDER BY a),
-			c.channel, cu.locale, now() + $3 * interval '1 second'
+			c.channel, cu.locale, now() + $3 * interval '1 second', $4
 		FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $2
-		ON CONFLICT (conversation_id) DO NOTHING RETURNING `+requestColumns, def.ID, convID, ttl.Seconds()))
+		ON CONFLICT (conversation_id) DO NOTHING RETURNING `+requestColumns, def.ID, convID, ttl.Seconds(), def.Questions[0].Key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, false, nil // surveyed already
 	} else if err != nil {
@@ -339,47 +315,67 @@ func answersOf(ctx context.Context, q querier, reqID int64) ([]SurveyAnswer, err
 	return out, rows.Err()
 }
 
-// AnswerSurvey records the answers to a request, once: a request answered
-// (or lapsed) before is ECONFLICT, unless answerKey ("" for none) is the key
-// of the answer recorded, which returns dup (a provider's replay). Each
-// scored CSAT, NPS or CES answer writes a survey.answered event with
-// payload {"kind", "score"} in the same transaction.
+// AnswerSurvey records answers to a request. The first answer must
+// include the first question and marks the request answered; later ones
+// answer further questions, each question once: a question answered before
+// is ECONFLICT, unless answerKey ("" for none) is the key its answer was
+// recorded with, which returns dup (a provider's replay). A request that
+// lapsed, or has nothing left to answer, is ECONFLICT; an expired one
+// EINVALID. Each scored CSAT, NPS or CES answer writes a survey.answered
+// event with payload {"kind", "score"} in the same transaction. The
+// request's Awaiting becomes the next unanswered question in order ("" when
+// none is left).
 func (db *DB) AnswerSurvey(ctx context.Context, reqID int64, answers []SurveyAnswer, answerKey string) (r SurveyRequest, dup bool, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		var key *string
 		r, err = scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM survey_requests r WHERE r.id = $1 FOR UPDATE`, reqID))
 		if err != nil {
 			return notFound(err, "survey request", reqID)
 		}
-		if err := tx.QueryRow(ctx, `SELECT answer_key FROM survey_requests WHERE id = $1`, reqID).Scan(&key); err != nil {
-			return err
-		}
-		if r.Status != "sent" {
-			if answerKey != "" && key != nil && *key == answerKey {
-				dup = true
+		if answerKey != "" {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM survey_answers WHERE request_id = $1 AND answer_key = $2)`,
+				reqID, answerKey).Scan(&dup); err != nil {
+				return err
+			}
+			if dup {
 				return nil
 			}
-			return parley.Errorf(parley.ECONFLICT, "This survey was answered already.")
-		}
-		if !db.now().Before(r.ExpiresAt) {
-			return parley.Errorf(parley.EINVALID, "This survey has expired.")
 		}
 		s, err := scanSurvey(tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys WHERE id = $1`, r.SurveyID))
 		if err != nil {
 			return err
 		}
+		done, err := answersOf(ctx, tx, reqID)
+		if err != nil {
+			return err
+		}
+		answered := map[string]bool{}
+		for _, a := range done {
+			answered[a.Question] = true
+		}
+		if r.Status == "lapsed" || len(answered) >= len(s.Questions) {
+			return parley.Errorf(parley.ECONFLICT, "This survey was answered already.")
+		}
+		if !db.now().Before(r.ExpiresAt) {
+			return parley.Errorf(parley.EINVALID, "This survey has expired.")
+		}
+		if len(answers) == 0 {
+			return parley.Invalid("Invalid answer.", map[string]string{"answers": "at least one answer"})
+		}
 		byKey := map[string]surveys.Question{}
 		for _, q := range s.Questions {
 			byKey[q.Key] = q
 		}
-		seen := map[string]bool{}
-		scored := false
+		first := false
 		for i, a := range answers {
 			q, ok := byKey[a.Question]
-			if !ok || seen[a.Question] {
-				return parley.Invalid("Invalid answer.", map[string]string{fmt.Sprintf("answers[%d].question", i): "unknown or repeated question"})
+			if !ok || answers[i].Question == "" {
+				return parley.Invalid("Invalid answer.", map[string]string{fmt.Sprintf("answers[%d].question", i): "unknown question"})
 			}
-			seen[a.Question] = true
+			if answered[a.Question] {
+				return parley.Errorf(parley.ECONFLICT, "This question was answered already.")
+			}
+			answered[a.Question] = true
+			first = first || a.Question == s.Questions[0].Key
 			if len(a.Comment) > 2000 {
 				return parley.Invalid("Invalid answer.", map[string]string{fmt.Sprintf("answers[%d].comment", i): "at most 2000 bytes"})
 			}
@@ -392,10 +388,9 @@ func (db *DB) AnswerSurvey(ctx context.Context, reqID int64, answers []SurveyAns
 				if err := q.CheckScore(*a.Score); err != nil {
 					return err
 				}
-				scored = true
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO survey_answers (request_id, question, kind, score, comment) VALUES ($1, $2, $3, $4, $5)`,
-				reqID, q.Key, q.Kind, a.Score, a.Comment); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO survey_answers (request_id, question, kind, score, comment, answer_key) VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))`,
+				reqID, q.Key, q.Kind, a.Score, a.Comment, answerKey); err != nil {
 				return fmt.Errorf("record survey answer: %w", err)
 			}
 			switch q.Kind {
@@ -406,11 +401,18 @@ func (db *DB) AnswerSurvey(ctx context.Context, reqID int64, answers []SurveyAns
 				}
 			}
 		}
-		if !scored {
-			return parley.Invalid("Invalid answer.", map[string]string{"answers": "at least one scored answer"})
+		if r.Status == "sent" && !first {
+			return parley.Invalid("Invalid answer.", map[string]string{"answers": "the first question is answered first"})
 		}
-		if _, err := tx.Exec(ctx, `UPDATE survey_requests SET status = 'answered', answered_at = now(), answer_key = NULLIF($2, '') WHERE id = $1`,
-			reqID, answerKey); err != nil {
+		r.Awaiting = ""
+		for _, q := range s.Questions {
+			if !answered[q.Key] {
+				r.Awaiting = q.Key
+				break
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE survey_requests SET status = 'answered', answered_at = COALESCE(answered_at, now()),
+			answer_key = COALESCE(NULLIF($2, ''), answer_key), awaiting = NULLIF($3, '') WHERE id = $1`, reqID, answerKey, r.Awaiting); err != nil {
 			return fmt.Errorf("answer survey request: %w", err)
 		}
 		r.Status = "answered"
@@ -420,33 +422,55 @@ func (db *DB) AnswerSurvey(ctx context.Context, reqID int64, answers []SurveyAns
 	return r, dup, err
 }
 
-// PendingReply returns the survey request a numbered SMS/WhatsApp reply
-// from address in the inbox would answer: the customer's latest request
-// sent on that channel and inbox, not yet answered and within its reply
-// window. answeredKey is set when the request was answered by the inbound
-// message with that provider id (a replay).
-func (db *DB) PendingReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID string) (SurveyRequest, surveys.Survey, bool, error) {
-	r, err := scanRequest(db.pool.QueryRow(ctx, `SELECT `+requestColumns+` FROM survey_requests r
+// PendingReply returns the survey request an SMS/WhatsApp reply from
+// address in the inbox would answer: the customer's latest request sent on
+// that channel and inbox that awaits a question within its reply window,
+// or the one whose answer was recorded from the inbound message with that
+// provider id (a replay: dup).
+func (db *DB) PendingReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID string) (r SurveyRequest, s surveys.Survey, ok, dup bool, err error) {
+	r, err = scanRequest(db.pool.QueryRow(ctx, `SELECT `+requestColumns+` FROM survey_requests r
 		JOIN customer_identities i ON i.customer_id = r.customer_id AND i.channel = $2 AND i.address = $3
 		WHERE r.inbox_id = $1 AND r.channel = $2
-		AND ((r.status = 'sent' AND r.expires_at > now()) OR r.answer_key = $4)
+		AND ((r.status IN ('sent', 'answered') AND r.awaiting IS NOT NULL AND r.expires_at > now())
+			OR EXISTS (SELECT 1 FROM survey_answers a WHERE a.request_id = r.id AND a.answer_key = $4))
 		ORDER BY r.id DESC LIMIT 1`, inboxID, string(ch), address, providerID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, surveys.Survey{}, false, nil
+		return r, s, false, false, nil
 	} else if err != nil {
-		return r, surveys.Survey{}, false, fmt.Errorf("pending survey reply: %w", err)
+		return r, s, false, false, fmt.Errorf("pending survey reply: %w", err)
 	}
-	s, err := db.Survey(ctx, r.SurveyID)
-	return r, s, err == nil, err
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM survey_answers WHERE request_id = $1 AND answer_key = $2)`, r.ID, providerID).Scan(&dup); err != nil {
+		return r, s, false, false, fmt.Errorf("survey reply replay: %w", err)
+	}
+	s, err = db.Survey(ctx, r.SurveyID)
+	return r, s, err == nil, dup, err
 }
 
-// LapseSurvey closes a request whose numbered reply never came: the
-// customer's next message was something else.
-func (db *DB) LapseSurvey(ctx context.Context, reqID int64) error {
-	if _, err := db.pool.Exec(ctx, `UPDATE survey_requests SET status = 'lapsed' WHERE id = $1 AND status = 'sent'`, reqID); err != nil {
-		return fmt.Errorf("lapse survey request %d: %w", reqID, err)
+// StopAsking closes a request whose numbered reply never came: the
+// customer's next message was something else. A request nobody answered
+// lapses; a partly answered one keeps its answers and asks no more.
+func (db *DB) StopAsking(ctx context.Context, reqID int64) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE survey_requests SET status = CASE WHEN status = 'sent' THEN 'lapsed' ELSE status END, awaiting = NULL
+		WHERE id = $1`, reqID); err != nil {
+		return fmt.Errorf("stop survey request %d: %w", reqID, err)
 	}
 	return nil
+}
+
+// AddSurveyMessage stores an outbound system message in a survey's
+// conversation (the next question of an SMS/WhatsApp survey), queued for
+// delivery.
+func (db *DB) AddSurveyMessage(ctx context.Context, r SurveyRequest, body string) (parley.Message, error) {
+	var m parley.Message
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, err = insertMessage(ctx, tx, r.ConversationID, r.InboxID, parley.Message{
+			Direction: parley.DirectionOut, Channel: r.Channel, Body: body, Delivery: parley.DeliveryQueued,
+			Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"},
+		}, "")
+		return err
+	})
+	return m, err
 }
 
 // FeedbackFilter selects survey requests for a report. Zero fields select

@@ -170,6 +170,7 @@ func (s *Server) handleCreateQuest() http.Handler {
 		Target   int       `json:"target"`
 		StartsAt time.Time `json:"starts_at"`
 		EndsAt   time.Time `json:"ends_at"`
+		MinCSAT  *float64  `json:"min_csat"`
 	}
 	return s.gameAPI(func(g *gamification.Service, w http.ResponseWriter, r *http.Request) error {
 		var req request
@@ -177,7 +178,7 @@ func (s *Server) handleCreateQuest() http.Handler {
 			return err
 		}
 		q := gamification.Quest{Title: req.Title, Scope: req.Scope, AgentID: req.AgentID, Team: req.Team, Metric: req.Metric,
-			Target: req.Target, StartsAt: req.StartsAt, EndsAt: req.EndsAt, CreatedBy: agentFrom(r.Context()).ID}
+			Target: req.Target, StartsAt: req.StartsAt, EndsAt: req.EndsAt, MinCSAT: req.MinCSAT, CreatedBy: agentFrom(r.Context()).ID}
 		if q.Scope == gamification.QuestAgent && q.AgentID > 0 {
 			if _, err := s.DB.Agent(r.Context(), q.AgentID); err != nil {
 				if parley.ErrorCode(err) == parley.ENOTFOUND {

@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/supervisor/snapshot", s.auth(supervisors, s.handleSnapshot()))
 	s.supervisorRoutes(m) // supervisor socket, interventions, audit log, reports (supervisorws.go)
 	s.surveyRoutes(m)     // survey definitions, feedback report, email answer page (surveys.go)
+	s.feedbackRoutes(m)   // feedback items, their settings and report (feedback.go)
 
 	s.Webchat.Routes(m)
 	s.Twilio.Routes(m, func(h http.Handler) http.Handler { return s.auth(admins, h) })

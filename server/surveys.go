@@ -189,9 +189,10 @@ textarea{width:100%;min-height:5rem}button{margin-top:1rem;padding:.5rem 1.2rem}
 <body><main><h1>{{.Title}}</h1>
 {{if .Message}}<p role="status">{{.Message}}</p>{{else}}
 {{if .Intro}}<p>{{.Intro}}</p>{{end}}
-<form method="post"><p id="q">{{.Question}}</p>
-<fieldset aria-labelledby="q">{{range .Options}}<label class="s"><input type="radio" name="score" value="{{.Value}}" required{{if .Checked}} checked{{end}}> {{.Label}}</label>{{end}}</fieldset>
-<p><label for="comment">{{.CommentLabel}}</label><br><textarea id="comment" name="comment" maxlength="2000"></textarea></p>
+<form method="post">{{range $i, $q := .Questions}}<p id="q{{$i}}">{{$q.Text}}</p>
+{{if $q.Options}}<fieldset aria-labelledby="q{{$i}}">{{range $q.Options}}<label class="s"><input type="radio" name="{{$q.Name}}" value="{{.Value}}"{{if $q.Required}} required{{end}}{{if .Checked}} checked{{end}}> {{.Label}}</label>{{end}}</fieldset>
+{{else}}<textarea aria-labelledby="q{{$i}}" name="{{$q.Name}}" maxlength="2000"></textarea>{{end}}{{end}}
+{{if .Comment}}<p><label for="comment">{{.CommentLabel}}</label><br><textarea id="comment" name="comment" maxlength="2000"></textarea></p>{{end}}
 <button type="submit">{{.Submit}}</button></form>{{end}}
 </main></body></html>`))
 
@@ -201,9 +202,20 @@ type surveyOption struct {
 	Checked bool
 }
 
+// surveyQuestion is one question of the page: radios for a scored one
+// (the first is required and named "score", the others "q_<key>"), a text
+// box for a text one.
+type surveyQuestion struct {
+	Name, Text string
+	Required   bool
+	Options    []surveyOption
+}
+
 type surveyView struct {
-	Lang, Title, Intro, Question, CommentLabel, Submit, Message string
-	Options                                                     []surveyOption
+	Lang, Title, Intro, CommentLabel, Submit, Message string
+	Questions                                         []surveyQuestion
+	// Comment shows a free comment box (surveys without a text question).
+	Comment bool
 }
 
 var surveyPageTexts = map[string]map[string]string{
@@ -274,16 +286,25 @@ func (s *Server) handleSurveyPage() http.Handler {
 			s.surveyFailure(w, r, lang, err)
 			return
 		}
-		q := sv.Questions[0]
-		lo, hi, _ := q.Range()
 		chosen, _ := strconv.Atoi(r.URL.Query().Get("score"))
-		v := surveyView{Lang: lang, Intro: sv.Intro.In(req.Locale), Question: q.Text.In(req.Locale)}
-		for n := lo; n <= hi; n++ {
-			label := strconv.Itoa(n)
-			if q.Kind == surveys.KindChoice {
-				label = q.Choices[n-1].In(req.Locale)
+		v := surveyView{Lang: lang, Intro: sv.Intro.In(req.Locale), Comment: true}
+		for i, q := range sv.Questions {
+			pq := surveyQuestion{Name: "q_" + q.Key, Text: q.Text.In(req.Locale), Required: i == 0}
+			if i == 0 {
+				pq.Name = "score"
 			}
-			v.Options = append(v.Options, surveyOption{Value: n, Label: label, Checked: r.URL.Query().Has("score") && n == chosen})
+			if q.Kind == surveys.KindText {
+				v.Comment = false
+			}
+			lo, hi, scored := q.Range()
+			for n := lo; scored && n <= hi; n++ {
+				label := strconv.Itoa(n)
+				if q.Kind == surveys.KindChoice {
+					label = q.Choices[n-1].In(req.Locale)
+				}
+				pq.Options = append(pq.Options, surveyOption{Value: n, Label: label, Checked: i == 0 && r.URL.Query().Has("score") && n == chosen})
+			}
+			v.Questions = append(v.Questions, pq)
 		}
 		s.renderSurveyPage(w, http.StatusOK, v)
 	})
@@ -308,7 +329,13 @@ func (s *Server) handleSurveyAnswer() http.Handler {
 			s.surveyFailure(w, r, lang, parley.Invalid("A score is required.", map[string]string{"score": "required"}))
 			return
 		}
-		if err := s.Surveys.AnswerLink(r.Context(), tok, score, r.PostFormValue("comment")); err != nil {
+		more := map[string]string{}
+		for k, vs := range r.PostForm {
+			if key, ok := strings.CutPrefix(k, "q_"); ok && len(vs) > 0 {
+				more[key] = vs[0]
+			}
+		}
+		if err := s.Surveys.AnswerLink(r.Context(), tok, score, r.PostFormValue("comment"), more); err != nil {
 			s.surveyFailure(w, r, lang, err)
 			return
 		}

@@ -7,6 +7,7 @@
 package surveys
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -66,6 +67,41 @@ func (q Question) Range() (lo, hi int, ok bool) {
 	return 0, 0, false
 }
 
+// IDs are ids written as JSON strings, as everywhere in the API; numbers
+// are accepted too.
+type IDs []int64
+
+// MarshalJSON writes the ids as strings.
+func (ids IDs) MarshalJSON() ([]byte, error) {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads ids written as strings or numbers.
+func (ids *IDs) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(IDs, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) != nil {
+			s = string(r)
+		}
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("%s is not an id", r)
+		}
+		out = append(out, id)
+	}
+	*ids = out
+	return nil
+}
+
 // Survey is a survey definition.
 type Survey struct {
 	ID      int64  `json:"id,string"`
@@ -74,7 +110,7 @@ type Survey struct {
 	// Channels and QueueIDs select the conversations that get the survey;
 	// empty means all.
 	Channels []parley.Channel `json:"channels"`
-	QueueIDs []int64          `json:"queue_ids"`
+	QueueIDs IDs              `json:"queue_ids"`
 	// Trigger is when it is sent: "resolved" (at resolution).
 	Trigger string `json:"trigger"`
 	// CapDays: at most one survey per customer per CapDays days (0: no cap).
@@ -107,7 +143,7 @@ func (s *Survey) Defaults() {
 		s.Channels = []parley.Channel{}
 	}
 	if s.QueueIDs == nil {
-		s.QueueIDs = []int64{}
+		s.QueueIDs = IDs{}
 	}
 }
 
@@ -254,25 +290,50 @@ func ParseReply(q Question, body string) (score int, comment string, ok bool) {
 	return n, comment, true
 }
 
-// Prompt is the text of a numbered-reply or email survey in a locale.
+// Prompt is the text of a numbered-reply survey in a locale: the intro
+// and the first question.
 func (s Survey) Prompt(locale string) string {
-	q := s.Questions[0]
-	lo, hi, _ := q.Range()
 	var b strings.Builder
 	if intro := s.Intro.In(locale); intro != "" {
 		b.WriteString(intro)
 		b.WriteString("\n")
 	}
+	b.WriteString(s.Questions[0].Prompt(locale))
+	return b.String()
+}
+
+// Prompt is the numbered-reply text of one question: its text, the
+// numbered choices, and what to reply ("Reply 1–5."; a text question takes
+// the whole reply).
+func (q Question) Prompt(locale string) string {
+	var b strings.Builder
+	zh := strings.HasPrefix(strings.ToLower(locale), "zh")
 	b.WriteString(q.Text.In(locale))
 	if q.Kind == KindChoice {
 		for i, c := range q.Choices {
 			fmt.Fprintf(&b, "\n%d. %s", i+1, c.In(locale))
 		}
 	}
-	if strings.HasPrefix(strings.ToLower(locale), "zh") {
+	lo, hi, scored := q.Range()
+	switch {
+	case !scored && zh:
+		b.WriteString("\n请直接回复您的意见。")
+	case !scored:
+		b.WriteString("\nReply with your answer.")
+	case zh:
 		fmt.Fprintf(&b, "\n请回复 %d–%d。", lo, hi)
-	} else {
+	default:
 		fmt.Fprintf(&b, "\nReply %d–%d.", lo, hi)
 	}
 	return b.String()
+}
+
+// Question returns the question with key.
+func (s Survey) Question(key string) (Question, bool) {
+	for _, q := range s.Questions {
+		if q.Key == key {
+			return q, true
+		}
+	}
+	return Question{}, false
 }

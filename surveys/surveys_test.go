@@ -1,6 +1,7 @@
 package surveys
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -91,5 +92,21 @@ func TestValidateNeedsBothLocalesAndAScoredFirstQuestion(t *testing.T) {
 	s.Questions = []Question{{Key: "t", Kind: KindText, Text: s.Questions[0].Text}}
 	if err := s.Validate(); parley.ErrorCode(err) != parley.EINVALID {
 		t.Errorf("text first: %v; want invalid", err)
+	}
+}
+
+func TestIDsAreStringsInJSONAndReadFromEither(t *testing.T) {
+	b, err := json.Marshal(struct {
+		Q IDs `json:"queue_ids"`
+	}{IDs{3, 12}})
+	if err != nil || string(b) != `{"queue_ids":["3","12"]}` {
+		t.Errorf("marshal: %s, %v", b, err)
+	}
+	var ids IDs
+	if err := json.Unmarshal([]byte(`["4", 5]`), &ids); err != nil || len(ids) != 2 || ids[0] != 4 || ids[1] != 5 {
+		t.Errorf("unmarshal: %v, %v", ids, err)
+	}
+	if err := json.Unmarshal([]byte(`["x"]`), &ids); err == nil {
+		t.Error("a non-id was accepted")
 	}
 }

@@ -13,6 +13,9 @@ import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
 import { ConversationTools } from './convstatus.js';
 import { SlaAdmin } from './sla-admin.js';
+import { Feedback } from './feedback.js';
+import { SurveyAdmin } from './surveyadmin.js';
+import { Quests } from './quests.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -66,6 +69,9 @@ const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, ki
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
 const slaAdmin = new SlaAdmin({ api, toast: (text, kind) => toast(text, kind) }); // admins' SLA policies and calendars
 const tools = new ConversationTools({ api, toast: (text, kind) => toast(text, kind), onChange: (th) => { renderList(); if (th.id === state.openId) renderThread(); } }); // pending, snooze, reopen, tags
+const surveyAdmin = new SurveyAdmin({ api }); // admins' survey definitions
+const quests = new Quests({ api }); // supervisors' quests
+const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
 
 const el = {};
 
@@ -193,6 +199,9 @@ function startSession(agent) {
   cockpit.start(state.agent);
   inboxes.start(state.agent);
   slaAdmin.start(state.agent);
+  feedback.start(state.agent);
+  surveyAdmin.start(state.agent);
+  quests.start(state.agent);
 }
 
 function connect() {
@@ -232,6 +241,9 @@ function stopSession() {
   cockpit.stop();
   inboxes.stop();
   slaAdmin.stop();
+  feedback.stop();
+  surveyAdmin.stop();
+  quests.stop();
 }
 
 function sessionEnded() {
@@ -300,6 +312,9 @@ function handleFrame(f) {
     case 'points':
     case 'badge':
       game.onFrame(f);
+      break;
+    case 'feedback':
+      feedback.onFrame(f);
       break;
     case 'sla':
       onSla(f);

@@ -7,6 +7,7 @@
 // (names, reasons, quest titles) is only ever set as text.
 
 import { h } from './dom.js';
+import { questItem } from './quests.js';
 import { t, tOr, onLanguageChange } from './i18n.js';
 
 const PERIODS = ['day', 'week', 'month', 'all'];
@@ -343,15 +344,7 @@ export class Gamification {
     this.el.quests.replaceChildren(
       ...(quests.length === 0
         ? [h('li', { class: 'muted' }, t('game.no_quests'))]
-        : quests.map((q) =>
-            h(
-              'li',
-              { class: ['quest', q.completed && 'quest-done'], dataset: { questId: q.id } },
-              h('span', { class: 'quest-title' }, q.title),
-              h('progress', { max: String(q.target), value: String(Math.min(q.progress, q.target)), 'aria-label': q.title }),
-              h('span', { class: 'quest-count muted' }, t('game.quest_progress', { progress: q.progress, target: q.target })),
-            ),
-          )),
+        : quests.map((q) => questItem(q))),
     );
   }
 }

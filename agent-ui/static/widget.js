@@ -63,7 +63,8 @@
       "widget.rating_score": "{n} of {max}",
       "widget.rating_comment": "Anything to add? (optional)",
       "widget.rating_send": "Send feedback",
-      "widget.rating_thanks": "Thank you for your feedback!"
+      "widget.rating_thanks": "Thank you for your feedback!",
+      "widget.rating_skip": "Skip"
     },
     "zh-CN": {
       "widget.launcher_open": "在线咨询",
@@ -102,7 +103,8 @@
       "widget.rating_score": "{n} / {max}",
       "widget.rating_comment": "还有其他意见吗？（可选）",
       "widget.rating_send": "提交反馈",
-      "widget.rating_thanks": "感谢您的反馈！"
+      "widget.rating_thanks": "感谢您的反馈！",
+      "widget.rating_skip": "跳过"
     }
   } /* i18n:end */;
 
@@ -828,24 +830,56 @@
         showSurvey(f);
         break;
       case 'rating_ack':
-        if (S.surveyCard) S.surveyCard.remove();
-        S.surveyCard = null;
-        addNotice('widget.rating_thanks');
+        onRatingAck(f);
         break;
       default:
         break; // frames this widget does not show
     }
   }
 
-  // The rating card of a survey sent at resolution: one button per score
-  // of the first question, an optional comment, answered once.
+  // The rating card of a survey sent at resolution. It asks the survey's
+  // questions one at a time: a scored question shows one button per score,
+  // a text question a text box (which may be skipped). A survey of a single
+  // question also takes an optional comment with the score. Each answer is
+  // acknowledged (rating_ack) before the next question shows.
   function showSurvey(f) {
     const q = Array.isArray(f.questions) && f.questions[0];
     if (!q || typeof q.min !== 'number' || typeof q.max !== 'number' || !f.survey_id) return;
+    S.survey = { frame: f, index: 0 };
+    showQuestion();
+  }
+
+  function onRatingAck(f) {
+    const sv = S.survey;
+    if (!sv || String(sv.frame.survey_id) !== String(f.survey_id)) return;
+    sv.index++;
+    if (sv.index < sv.frame.questions.length) {
+      showQuestion();
+      return;
+    }
+    finishSurvey();
+  }
+
+  function finishSurvey() {
     if (S.surveyCard) S.surveyCard.remove();
+    S.surveyCard = null;
+    S.survey = null;
+    addNotice('widget.rating_thanks');
+  }
+
+  function showQuestion() {
+    const f = S.survey.frame;
+    const i = S.survey.index;
+    const q = f.questions[i];
+    if (S.surveyCard) S.surveyCard.remove();
+    const scored = typeof q.min === 'number' && typeof q.max === 'number';
+    const qid = `parley-rating-q-${f.survey_id}-${i}`;
+    const frame = { type: 'rating', survey_id: String(f.survey_id) };
+    if (i > 0) frame.question = String(q.key);
     let score = null;
     const buttons = [];
-    for (let n = q.min; n <= q.max; n++) {
+    const send = el('button', { type: 'button', class: 'parley-rating-send', disabled: true }, t('widget.rating_send'));
+    for (let n = scored ? q.min : 1; scored && n <= q.max; n++) {
       const label = Array.isArray(q.choices) && q.choices[n - 1] ? q.choices[n - 1] : String(n);
       const b = el('button', { type: 'button', class: 'parley-score', 'aria-pressed': 'false', 'aria-label': t('widget.rating_score', { n, max: q.max }) }, label);
       b.addEventListener('click', () => {
@@ -855,18 +889,25 @@
       });
       buttons.push(b);
     }
-    const comment = el('textarea', { class: 'parley-rating-comment', maxlength: '2000', rows: '2', 'aria-label': t('widget.rating_comment'), placeholder: t('widget.rating_comment') });
-    const send = el('button', { type: 'button', class: 'parley-rating-send', disabled: true }, t('widget.rating_send'));
+    const single = f.questions.length === 1;
+    const label = scored ? t('widget.rating_comment') : q.text || '';
+    const text = !scored || single ? el('textarea', { class: 'parley-rating-comment', maxlength: '2000', rows: '2', 'aria-label': label, placeholder: scored ? label : '' }) : null;
+    if (!scored) text.addEventListener('input', () => { send.disabled = text.value.trim() === ''; });
     send.addEventListener('click', () => {
-      if (score === null) return;
-      sendFrame({ type: 'rating', survey_id: String(f.survey_id), score, comment: comment.value.trim() });
+      if (scored && score === null) return;
+      if (scored) frame.score = score;
+      if (text && text.value.trim()) frame.comment = text.value.trim();
+      if (!scored && !frame.comment) return;
+      sendFrame(frame);
       send.disabled = true;
     });
-    const card = el('li', { class: 'parley-entry parley-rating', 'data-survey-id': String(f.survey_id) },
-      f.intro ? el('p', { class: 'parley-text' }, f.intro) : null,
-      el('p', { class: 'parley-text', id: `parley-rating-q-${f.survey_id}` }, q.text || ''),
-      el('div', { class: 'parley-scores', role: 'group', 'aria-labelledby': `parley-rating-q-${f.survey_id}` }, ...buttons),
-      comment, send);
+    const skip = !scored ? el('button', { type: 'button', class: 'parley-rating-skip' }, t('widget.rating_skip')) : null;
+    if (skip) skip.addEventListener('click', () => finishSurvey());
+    const card = el('li', { class: 'parley-entry parley-rating', 'data-survey-id': String(f.survey_id), 'data-question': String(q.key || '') },
+      i === 0 && f.intro ? el('p', { class: 'parley-text' }, f.intro) : null,
+      el('p', { class: 'parley-text', id: qid }, q.text || ''),
+      scored ? el('div', { class: 'parley-scores', role: 'group', 'aria-labelledby': qid }, ...buttons) : null,
+      text, send, skip);
     S.surveyCard = card;
     ui.messages.appendChild(card);
     scrollToEnd();

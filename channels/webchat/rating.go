@@ -13,12 +13,16 @@ import (
 // visitor's answer to the rating card of a survey sent to them (the
 // server's `survey` frame). Without it, rating frames are refused.
 type SurveyAnswerer interface {
-	AnswerRating(ctx context.Context, customerID, inboxID int64, surveyID string, score int, comment string) error
+	AnswerRating(ctx context.Context, customerID, inboxID int64, surveyID, question string, score *int, comment string) error
 }
 
-// ratingFrame is {"type":"rating","survey_id","score","comment"}.
+// ratingFrame is {"type":"rating","survey_id","question","score","comment"}:
+// without question it answers the survey's first question (score
+// required); with it, the named question (a score, or the comment of a text
+// question).
 type ratingFrame struct {
 	SurveyID string `json:"survey_id"`
+	Question string `json:"question"`
 	Score    *int   `json:"score"`
 	Comment  string `json:"comment"`
 }
@@ -32,7 +36,10 @@ func parseRating(data []byte) (ratingFrame, error) {
 	if f.SurveyID == "" || len(f.SurveyID) > 20 || strings.Trim(f.SurveyID, "0123456789") != "" {
 		bad["survey_id"] = "must be the id of the survey frame"
 	}
-	if f.Score == nil || *f.Score < 0 || *f.Score > 10 {
+	if len(f.Question) > 40 || !utf8.ValidString(f.Question) {
+		bad["question"] = "a question key of the survey"
+	}
+	if (f.Score == nil && f.Question == "") || (f.Score != nil && (*f.Score < 0 || *f.Score > 10)) {
 		bad["score"] = "required, 0 to 10"
 	}
 	if len(f.Comment) > 2000 || !utf8.ValidString(f.Comment) {
@@ -57,9 +64,9 @@ func (s *visitorSocket) onRating(ctx context.Context, data []byte) {
 		s.fail("", parley.Errorf(parley.EINVALID, "Surveys are not enabled on this inbox."))
 		return
 	}
-	if err := sa.AnswerRating(ctx, s.visitor.CustomerID, s.visitor.InboxID, f.SurveyID, *f.Score, f.Comment); err != nil {
+	if err := sa.AnswerRating(ctx, s.visitor.CustomerID, s.visitor.InboxID, f.SurveyID, f.Question, f.Score, f.Comment); err != nil {
 		s.fail("", err)
 		return
 	}
-	s.conn.Send(map[string]any{"type": "rating_ack", "survey_id": f.SurveyID})
+	s.conn.Send(map[string]any{"type": "rating_ack", "survey_id": f.SurveyID, "question": f.Question})
 }

@@ -228,6 +228,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	g.Go(func() error { return a.game.Run(gctx) })
 	g.Go(func() error { return a.surveys.Run(gctx) })
 	g.Go(func() error { return a.sla.Run(gctx) }) // re-creates SLA timers from PostgreSQL at start-up
+	// Feedback rules and follow-up tasks follow the events outbox too.
+	g.Go(func() error { return desk.NewFeedback(a.desk).Run(gctx) })
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 

@@ -68,16 +68,7 @@ func TestSurveyWebchatRatingCardAnsweredOnceWithFrequencyCap(t *testing.T) {
 		t.Errorf("agent creating a survey: status %d; want 403", code)
 	}
 
-	alice := srv.agentWS(t, srv.login(t, "agent1@parley.test"))
-	alice.send(map[string]any{"type": "presence", "status": "available"})
-	alice.expect("presence")
-	v := srv.startVisitor(t, inbox, "", "Mei", "mei@example.com", "billing")
-	vw := srv.visitorWS(t, v, "")
-	vw.send(map[string]any{"type": "message", "body": "Invoice?", "client_msg_id": "m1"})
-	vw.expect("ack")
-	_, conv := acceptNext(t, alice)
-	alice.send(map[string]any{"type": "resolve", "conversation_id": conv})
-	alice.expect("resolved")
+	alice, vw, v, conv := srv.resolvedChat(t, inbox, srv.login(t, "agent1@parley.test"))
 
 	card := vw.expect("survey")
 	if qs := card.str("questions"); card.str("conversation_id") != conv || !strings.Contains(qs, `"kind":"csat"`) || !strings.Contains(qs, `"text":"How did we do?"`) {
