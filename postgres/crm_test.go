@@ -59,3 +59,36 @@ func TestCustomerMergeRefusesTwoOpenChatsInOneInboxAndUnmergeTwice(t *testing.T)
 		t.Error(err)
 	}
 }
+
+func TestWebchatPhoneLinksTheCustomerWhoTextedFromIt(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	sms, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550123"}, Body: "a", DedupeKey: "a"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cust, err := db.WebchatStart(ctx, in.ID, "", "Ana", "", "+1 (415) 555-0123", "", "")
+	if err != nil || cust != sms.Conversation.CustomerID {
+		t.Fatalf("pre-chat phone reached customer %d (%v); want the SMS customer %d", cust, err, sms.Conversation.CustomerID)
+	}
+	if p, _ := db.Profile(ctx, cust); p.Phone != "+14155550123" || p.Name != "Ana" {
+		t.Errorf("profile after pre-chat: phone %q name %q", p.Phone, p.Name)
+	}
+	// An email owned by another customer wins; the phone is then only a
+	// duplicate suggestion (never moved).
+	_, other, err := db.WebchatStart(ctx, in.ID, "", "Bo", "bo@example.com", "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := db.WebchatStart(ctx, in.ID, "", "Bo", "bo@example.com", "+14155550123", "", "")
+	if err != nil || got != other {
+		t.Fatalf("email and phone of two customers: %d (%v); want the email's %d", got, err, other)
+	}
+	d, err := db.Duplicates(ctx, other)
+	if err != nil || len(d) != 1 || d[0].Customer.ID != cust || d[0].Reasons[0] != crm.ReasonSamePhone {
+		t.Errorf("duplicates = %+v (%v); want %d for same_phone", d, err, cust)
+	}
+	if _, _, err := db.WebchatStart(ctx, in.ID, "", "X", "", "12", "", ""); parley.ErrorCode(err) != parley.EINVALID {
+		t.Errorf("bad phone: %v; want invalid", err)
+	}
+}

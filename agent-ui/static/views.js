@@ -3,6 +3,7 @@
 
 import { h, initials } from './dom.js';
 import { t, tOr, formatTime, formatDate, formatDateTime } from './i18n.js';
+import { mergeButton, noteForm } from './customer.js';
 
 export function channelLabel(channel) {
   return tOr(`channel.${channel}`, channel || '');
@@ -259,7 +260,8 @@ function attributeText(v) {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-export function customerPanel(customer, { me, currentId }) {
+// actions (customer.js customerActions), when given, adds the CRM controls.
+export function customerPanel(customer, { me, currentId, actions }) {
   if (!customer) return [h('p', { class: 'empty' }, t('customer.empty'))];
   const name = customer.name || t('customer.unknown');
   const tags = customer.tags || [];
@@ -330,17 +332,19 @@ export function customerPanel(customer, { me, currentId }) {
                 { class: 'duplicate', dataset: { customerId: String(d.customer.id) } },
                 h('span', { class: 'duplicate-name' }, d.customer.name || t('customer.unknown')),
                 h('span', { class: 'duplicate-reasons muted' }, (d.reasons || []).map((r) => t(`customer.reason.${r}`)).join(', ')),
+                mergeButton(d, actions),
               ),
             ),
           ),
         )
       : null,
-    (customer.notes || []).length
+    (customer.notes || []).length || actions
       ? h(
           'section',
           { class: 'panel-section customer-notes' },
           h('h4', null, t('customer.notes')),
-          h('ul', { class: 'notes' }, customer.notes.map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
+          noteForm(actions),
+          h('ul', { class: 'notes' }, (customer.notes || []).map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
         )
       : null,
     attributes.length
