@@ -55,7 +55,7 @@ func TestCustomerMergeRefusesTwoOpenChatsInOneInboxAndUnmergeTwice(t *testing.T)
 	if ok, err := db.CustomerVisible(ctx, parley.Agent{ID: 999, Role: parley.RoleAgent}, ta); err != nil || ok {
 		t.Errorf("outsider visible = %v, %v; want false", ok, err)
 	}
-	if err := (crm.Patch{}).Apply(&p); err != nil {
+	if err := (crm.Patch{}).Apply(&p, nil); err != nil {
 		t.Error(err)
 	}
 }

@@ -195,21 +195,3 @@ func (db *DB) Visitor(ctx context.Context, token string) (parley.Visitor, error)
 	}
 	return v, err
 }
-
-// Timeline returns a customer's conversations with their messages, newest
-// first, with ids below before (0: from the newest).
-func (db *DB) Timeline(ctx context.Context, customerID, before int64, limit int) ([]parley.Conversation, error) {
-	if _, err := db.Customer(ctx, customerID); err != nil {
-		return nil, err
-	}
-	convs, err := db.conversations(ctx, `WHERE c.customer_id = $1 AND ($2 = 0 OR c.id < $2) ORDER BY c.id DESC LIMIT $3`, customerID, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	for i := range convs {
-		if convs[i].Messages, err = db.Messages(ctx, convs[i].ID, 0, 1000, true); err != nil {
-			return nil, err
-		}
-	}
-	return convs, nil
-}

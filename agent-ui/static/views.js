@@ -3,7 +3,7 @@
 
 import { h, initials } from './dom.js';
 import { t, tOr, formatTime, formatDate, formatDateTime } from './i18n.js';
-import { mergeButton, noteForm } from './customer.js';
+import { mergeButton, noteForm, stageControl, attributesForm, historySection } from './customer.js';
 
 export function channelLabel(channel) {
   return tOr(`channel.${channel}`, channel || '');
@@ -232,6 +232,9 @@ export function offerCard(offer, { me, onAccept, onReject }) {
           { class: 'offer-meta' },
           h('span', { class: ['channel-badge', `channel-${conv.channel}`] }, channelLabel(conv.channel)),
           conv.topic ? h('span', { class: 'offer-topic' }, conv.topic) : null,
+          customer.lifecycle_stage
+            ? h('span', { class: ['stage-badge', `stage-${String(customer.lifecycle_stage).toLowerCase()}`], title: t('customer.stage') }, stageLabel(customer.lifecycle_stage))
+            : null,
         ),
       ),
     ),
@@ -268,6 +271,7 @@ export function customerPanel(customer, { me, currentId, actions }) {
   const identities = customer.identities || [];
   const attributes = Object.entries(customer.attributes || {});
   const past = (customer.past_conversations || []).filter((c) => String(c.id) !== String(currentId));
+  const attrForm = attributesForm(customer, actions);
 
   const nodes = [
     h(
@@ -289,7 +293,7 @@ export function customerPanel(customer, { me, currentId, actions }) {
       fact(t('customer.email'), customer.email),
       fact(t('customer.phone'), customer.phone),
       customer.locale ? fact(t('customer.locale'), customer.locale) : null,
-      fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
+      actions ? [h('dt', null, t('customer.stage')), h('dd', null, stageControl(customer, actions))] : fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
       fact(t('customer.since'), formatDate(customer.created_at)),
     ),
     h(
@@ -347,14 +351,16 @@ export function customerPanel(customer, { me, currentId, actions }) {
           h('ul', { class: 'notes' }, (customer.notes || []).map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
         )
       : null,
-    attributes.length
+    attributes.length || attrForm
       ? h(
           'section',
-          { class: 'panel-section' },
+          { class: 'panel-section customer-attributes' },
           h('h4', null, t('customer.attributes')),
-          h('dl', { class: 'facts facts-compact' }, attributes.map(([k, v]) => fact(k, attributeText(v)))),
+          attrForm,
+          h('dl', { class: 'facts facts-compact' }, attributes.filter(([k]) => !(actions && (customer.attribute_defs || []).some((d) => d.key === k))).map(([k, v]) => fact(k, attributeText(v)))),
         )
       : null,
+    historySection(actions),
     h(
       'section',
       { class: 'panel-section' },

@@ -29,7 +29,7 @@ func (e *env) receiveResolved(t *testing.T, db *postgres.DB, in parley.InboxConf
 // scrollToCenter scrolls an element to the middle of its scroll box.
 func scrollToCenter(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](`(document.querySelector(` + strconv.Quote(sel) + `).scrollIntoView({block: 'center'}), true)`)(ctx, tg)
+		_, err := chromedp.Evaluate[bool](`(document.querySelector(`+strconv.Quote(sel)+`).scrollIntoView({block: 'center'}), true)`)(ctx, tg)
 		return err
 	})
 }
@@ -41,6 +41,10 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	// Mei texted from her phone, and wrote from her work email.
 	texted := e.receiveResolved(t, db, e.inbox(t, db, parley.ChannelSMS), parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550123"}, "Mei Ling", "sms-1")
 	wrote := e.receiveResolved(t, db, e.inbox(t, db, parley.ChannelEmail), parley.Identity{Channel: parley.ChannelEmail, Address: "mei.ling@work.example"}, "Mei  Ling", "email-1")
+
+	admin := srv.login(t, "admin@parley.test")
+	srv.do(t, "PUT", "/api/v1/customer-attributes/plan", admin, map[string]any{"label": "Plan", "type": "list", "options": []string{"gold", "silver"}}, nil)
+	srv.do(t, "PUT", "/api/v1/customer-attributes/seats", admin, map[string]any{"label": "Seats", "type": "number"}, nil)
 
 	agent, customer := newBrowser(t), newBrowser(t)
 	step(t, agent, "log in and go available",
@@ -92,6 +96,37 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 		chromedp.Click(`#customer-body .note-add`),
 		waitJS(`[...document.querySelectorAll('#customer-body .note-body')].some(n => n.textContent === 'Refund <i>promised</i> by Friday')`),
 	)
+	step(t, agent, "set the lifecycle stage and typed attributes",
+		scrollToCenter(`#customer-body .stage-select`),
+		chromedp.SetValue(`#customer-body .stage-select`, "at_risk"),
+		waitJS(`document.querySelector('#customer-body .stage-select').dispatchEvent(new Event('change'))`),
+		waitJS(`document.getElementById('customer-body').customer?.lifecycle_stage === 'at_risk' && !!document.querySelector('#customer-body #crm-attr-plan')`),
+	)
+	step(t, agent, "type typed attributes",
+		scrollToCenter(`#customer-body .attributes-form`),
+		chromedp.SetValue(`#crm-attr-plan`, "gold"),
+		chromedp.SendKeys(`#crm-attr-seats`, "12"),
+		scrollToCenter(`#customer-body .attributes-save`),
+		chromedp.Click(`#customer-body .attributes-save`),
+	)
+	step(t, agent, "see them saved",
+		// the panel is drawn again from the saved profile
+		waitJS(`document.getElementById('customer-body').customer?.attributes?.seats === '12' && document.querySelector('#crm-attr-plan')?.value === 'gold'`),
+	)
+	step(t, agent, "open the history",
+		scrollToCenter(`#customer-body .customer-history summary`),
+		chromedp.Click(`#customer-body .customer-history summary`),
+		waitJS(`[...document.querySelectorAll('#customer-body .timeline-lifecycle')].some(i => i.textContent.includes('At risk') && i.textContent.includes('set by hand'))`),
+		waitJS(`[...document.querySelectorAll('#customer-body .timeline-note')].some(i => i.textContent.includes('Refund <i>promised</i> by Friday'))`),
+	)
+	var attrs map[string]string
+	var stage string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT attributes, lifecycle_stage FROM customers WHERE id = $1`, texted).Scan(&attrs, &stage); err != nil {
+		t.Fatal(err)
+	}
+	if attrs["plan"] != "gold" || attrs["seats"] != "12" || stage != "at_risk" {
+		t.Errorf("stored attributes %v, stage %s", attrs, stage)
+	}
 	if n := value[int](t, agent, `document.querySelectorAll('#customer-body i').length`); n != 0 {
 		t.Errorf("the note was rendered as markup (%d <i> elements)", n)
 	}

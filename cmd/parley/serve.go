@@ -226,6 +226,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	g.Go(func() error { return a.twilio.RunConnector(gctx) })
 	g.Go(func() error { return a.game.Run(gctx) })
 	g.Go(func() error { return a.surveys.Run(gctx) })
+	// CRM lifecycle rules follow the events outbox too.
+	g.Go(func() error { return desk.NewLifecycle(a.desk).Run(gctx) })
 	g.Go(func() error { return a.sla.Run(gctx) }) // re-creates SLA timers from PostgreSQL at start-up
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
