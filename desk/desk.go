@@ -28,6 +28,7 @@ type Publisher interface {
 // Jobs queues background work.
 type Jobs interface {
 	EnqueueDelivery(ctx context.Context, messageID int64) error
+	EnqueueImport(ctx context.Context, importID int64) error
 }
 
 // Config holds the desk's dependencies.

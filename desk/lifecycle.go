@@ -78,3 +78,8 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// QueueImport runs a stored CSV customer import as a background job.
+func (d *Desk) QueueImport(ctx context.Context, importID int64) error {
+	return d.jobs.EnqueueImport(ctx, importID)
+}

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/crm"
 	"github.com/parleyhq/parley/internal/web"
 )
@@ -22,6 +26,9 @@ func (s *Server) crmRoutes(m *http.ServeMux) {
 	m.Handle("GET /api/v1/segments/{id}", s.auth(supervisors, s.handleSegment()))
 	m.Handle("DELETE /api/v1/segments/{id}", s.auth(supervisors, s.handleDeleteSegment()))
 	m.Handle("GET /api/v1/segments/{id}/customers", s.auth(supervisors, s.handleSegmentCustomers()))
+	m.Handle("POST /api/v1/customers/import", s.auth(supervisors, s.handleImportCustomers()))
+	m.Handle("GET /api/v1/customer-imports/{id}", s.auth(supervisors, s.handleImport()))
+	m.Handle("GET /api/v1/customers/export", s.auth(supervisors, s.handleExportCustomers()))
 }
 
 func (s *Server) handleTimeline() http.Handler {
@@ -248,4 +255,104 @@ func (s *Server) segmentFilter(r *http.Request) (*crm.Filter, error) {
 		return nil, err
 	}
 	return &seg.Filter, nil
+}
+
+// maxImportBytes bounds an uploaded CSV file.
+const maxImportBytes = 20 << 20
+
+// importInline is the largest import run within the request; larger ones
+// run as a job and are followed through GET /customer-imports/{id}.
+const importInline = 200
+
+func (s *Server) handleImportCustomers() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+1<<20)
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return parley.Invalid("The file is too large.", map[string]string{"file": "at most 20 MiB"})
+			}
+			return parley.Invalid("Send multipart/form-data with file, mapping and region.", map[string]string{"file": "required"})
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			return parley.Invalid("A CSV file is required.", map[string]string{"file": "required"})
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, maxImportBytes+1))
+		if err != nil {
+			return err
+		}
+		if len(data) > maxImportBytes {
+			return parley.Invalid("The file is too large.", map[string]string{"file": "at most 20 MiB"})
+		}
+		var mapping map[string]string
+		if err := json.Unmarshal([]byte(r.FormValue("mapping")), &mapping); err != nil {
+			return parley.Invalid("The mapping is a JSON object of column to field.", map[string]string{"mapping": `e.g. {"E-mail": "email", "Plan": "attributes.plan", "Notes": "ignore"}`})
+		}
+		region := strings.ToUpper(strings.TrimSpace(r.FormValue("region")))
+		if region != "" && (len(region) != 2 || strings.Trim(region, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+			return parley.Invalid("Invalid region.", map[string]string{"region": "a two-letter country code such as US"})
+		}
+		header, rows, err := crm.ReadCSV(data)
+		if err != nil {
+			return err
+		}
+		defs, err := s.DB.AttributeDefs(r.Context())
+		if err != nil {
+			return err
+		}
+		if err := crm.ValidateMapping(header, mapping, crm.DefsByKey(defs)); err != nil {
+			return err
+		}
+		im, err := s.DB.CreateImport(r.Context(), data, mapping, region, len(rows), agentFrom(r.Context()))
+		if err != nil {
+			return err
+		}
+		status := http.StatusAccepted
+		if len(rows) <= importInline {
+			err, status = s.DB.RunImport(r.Context(), im.ID), http.StatusCreated
+		} else {
+			err = s.Desk.QueueImport(r.Context(), im.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if im, err = s.DB.Import(r.Context(), im.ID); err != nil {
+			return err
+		}
+		web.JSON(w, status, im)
+		return nil
+	})
+}
+
+func (s *Server) handleImport() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := web.ID(r.PathValue("id"), "import")
+		if err != nil {
+			return err
+		}
+		im, err := s.DB.Import(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, im)
+		return nil
+	})
+}
+
+func (s *Server) handleExportCustomers() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		f, err := s.segmentFilter(r)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="customers.csv"`)
+		w.Header().Set("Cache-Control", "private, no-store")
+		if err := s.DB.ExportCustomersCSV(r.Context(), w, r.URL.Query().Get("q"), f, agentFrom(r.Context())); err != nil {
+			s.Log.Error("customer export", "error", err) // the header is sent; the file ends early
+		}
+		return nil
+	})
 }

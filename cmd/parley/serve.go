@@ -166,7 +166,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	// SLA clocks follow the events outbox; their timers are asynq tasks.
 	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
 		Log: log.With("component", "sla")})
-	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire}, log)
+	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire,
+		CustomerImport: db.RunImport}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
