@@ -13,7 +13,7 @@ import (
 	"github.com/parleyhq/parley/postgres"
 )
 
-func testBox(t *testing.T) *secret.Box {
+func testBox(t testing.TB) *secret.Box {
 	b, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func testBox(t *testing.T) *secret.Box {
 }
 
 // fixture creates a queue and a web-chat inbox.
-func fixture(t *testing.T) (*postgres.DB, parley.InboxConfig) {
+func fixture(t testing.TB) (*postgres.DB, parley.InboxConfig) {
 	t.Helper()
 	db := postgres.New(testenv.Postgres(t).Pool, testBox(t))
 	ctx := context.Background()
