@@ -34,6 +34,10 @@ func TestCustomerMergeRefusesTwoOpenChatsInOneInboxAndUnmergeTwice(t *testing.T)
 	if _, err := db.Merge(ctx, ta, tb, admin); parley.ErrorCode(err) != parley.ECONFLICT {
 		t.Errorf("second merge: %v; want conflict", err)
 	}
+	// The merged customer's messages are in the target's timeline.
+	if items, _, err := db.Timeline(ctx, ta, "", 50); err != nil || len(items) != 4 {
+		t.Errorf("timeline after merge: %d entries (%v); want 2 conversations and 2 messages", len(items), err)
+	}
 	if d, _ := db.Duplicates(ctx, ta); len(d) != 0 {
 		t.Errorf("a merged customer is still suggested: %+v", d)
 	}
@@ -42,6 +46,9 @@ func TestCustomerMergeRefusesTwoOpenChatsInOneInboxAndUnmergeTwice(t *testing.T)
 	}
 	if _, err := db.Unmerge(ctx, ta, m.ID, admin); parley.ErrorCode(err) != parley.ECONFLICT {
 		t.Errorf("second unmerge: %v; want conflict", err)
+	}
+	if items, _, _ := db.Timeline(ctx, tb, "", 50); len(items) != 2 || items[0].Kind != "message" || items[0].Message.Body != "b" {
+		t.Errorf("timeline of the unmerged customer: %+v; want its own conversation and message back", items)
 	}
 	p, _ := db.Profile(ctx, tb)
 	if p.MergedInto != 0 {
