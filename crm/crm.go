@@ -98,15 +98,15 @@ type MergeDetails struct {
 
 // Patch is a partial profile update; nil fields are unchanged.
 type Patch struct {
-	Name       *string            `json:"name"`
-	Email      *string            `json:"email"`
-	Phone      *string            `json:"phone"`
-	Company    *string            `json:"company"`
-	Locale     *string            `json:"locale"`
-	Timezone   *string            `json:"timezone"`
-	Stage      *string            `json:"lifecycle_stage"`
-	Tags       *[]string          `json:"tags"`
-	Attributes map[string]*string `json:"attributes"` // a null value removes the key
+	Name       *string               `json:"name"`
+	Email      *string               `json:"email"`
+	Phone      *string               `json:"phone"`
+	Company    *string               `json:"company"`
+	Locale     *string               `json:"locale"`
+	Timezone   *string               `json:"timezone"`
+	Stage      *string               `json:"lifecycle_stage"`
+	Tags       *[]string             `json:"tags"`
+	Attributes map[string]*AttrValue `json:"attributes"` // a null value removes the key
 }
 
 // NormalizeEmail lower-cases and checks an email address.
@@ -223,8 +223,10 @@ func MergeTags(target, from []string) ([]string, []string) {
 // ValidStage reports whether s is a lifecycle stage.
 func ValidStage(s string) bool { return slices.Contains(Stages, s) }
 
-// Apply validates a patch and applies it to p.
-func (pt Patch) Apply(p *Profile) error {
+// Apply validates a patch and applies it to p. Values of attributes with a
+// definition in defs are checked against its type and stored canonically;
+// a bad one is reported under the field "attributes.<key>".
+func (pt Patch) Apply(p *Profile, defs map[string]AttributeDef) error {
 	f := map[string]string{}
 	text := func(name string, v *string, dst *string, max int) {
 		if v == nil {
@@ -302,10 +304,16 @@ func (pt Patch) Apply(p *Profile) error {
 			}
 			if v == nil {
 				delete(attrs, k)
-			} else if utf8.RuneCountInString(*v) > 2000 {
-				f["attributes"] = "values are at most 2000 characters"
+				continue
+			}
+			def, ok := defs[k]
+			if !ok {
+				def = AttributeDef{Key: k, Type: TypeText}
+			}
+			if cv, err := def.Check(string(*v)); err != nil {
+				f["attributes."+k] = err.Error()
 			} else {
-				attrs[k] = *v
+				attrs[k] = cv
 			}
 		}
 		if len(attrs) > 200 {

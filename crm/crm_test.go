@@ -50,11 +50,11 @@ func TestCustomerNameKeyNeedsTwoWords(t *testing.T) {
 func TestCustomerPatchValidates(t *testing.T) {
 	p := Profile{Customer: parley.Customer{Stage: StageLead}}
 	bad, tz := "famous", "Mars/Base"
-	if err := (Patch{Stage: &bad, Timezone: &tz}).Apply(&p); parley.ErrorCode(err) != parley.EINVALID || len(parley.ErrorFields(err)) != 2 {
+	if err := (Patch{Stage: &bad, Timezone: &tz}).Apply(&p, nil); parley.ErrorCode(err) != parley.EINVALID || len(parley.ErrorFields(err)) != 2 {
 		t.Errorf("bad patch: %v %v", err, parley.ErrorFields(err))
 	}
 	st, ph := StageAtRisk, "+44 20 7946 0958"
-	if err := (Patch{Stage: &st, Phone: &ph}).Apply(&p); err != nil || p.Stage != StageAtRisk || p.Phone != "+442079460958" {
+	if err := (Patch{Stage: &st, Phone: &ph}).Apply(&p, nil); err != nil || p.Stage != StageAtRisk || p.Phone != "+442079460958" {
 		t.Errorf("good patch: %v %+v", err, p)
 	}
 }

@@ -28,6 +28,7 @@ type Publisher interface {
 // Jobs queues background work.
 type Jobs interface {
 	EnqueueDelivery(ctx context.Context, messageID int64) error
+	EnqueueImport(ctx context.Context, importID int64) error
 }
 
 // Config holds the desk's dependencies.
@@ -183,6 +184,7 @@ func (d *Desk) Receive(ctx context.Context, in parley.Inbound) (parley.Receipt, 
 		d.publish(ctx, bus.AgentTopic(r.Conversation.AgentID), map[string]any{"type": "message", "conversation_id": strconv.FormatInt(r.Conversation.ID, 10), "message": r.Message})
 	}
 	if created {
+		d.boostPriority(ctx, &r.Conversation) // CRM: stage, tag and segment boosts
 		if err := d.enqueue(ctx, r.Conversation); err != nil {
 			// The conversation is committed and queued in PostgreSQL; the
 			// reconciler puts it in Redis. The customer's message is safe.

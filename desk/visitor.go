@@ -19,8 +19,8 @@ func (d *Desk) Inboxes(ctx context.Context) ([]parley.InboxConfig, error) {
 }
 
 // StartVisitor opens (or continues) a web-chat visitor session.
-func (d *Desk) StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, topic, locale string) (string, int64, error) {
-	return d.db.WebchatStart(ctx, inboxID, oldToken, name, email, topic, locale)
+func (d *Desk) StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string) (string, int64, error) {
+	return d.db.WebchatStart(ctx, inboxID, oldToken, name, email, phone, topic, locale)
 }
 
 // Visitor authenticates a visitor token.

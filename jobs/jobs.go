@@ -57,6 +57,8 @@ type Handlers struct {
 	DeliveryFailed func(ctx context.Context, messageID int64)
 	// SLATimer fires an SLA clock's warning or breach set for at (jobs/sla.go).
 	SLATimer func(ctx context.Context, clockID int64, kind string, at time.Time) error
+	// CustomerImport runs a stored CSV customer import (jobs/imports.go).
+	CustomerImport func(ctx context.Context, importID int64) error
 }
 
 // Worker processes jobs until its context ends, then drains.
@@ -105,6 +107,7 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 		return err
 	})
 	registerSLA(mux, h)
+	registerImport(mux, h)
 	return &Worker{srv: srv, mux: mux}
 }
 

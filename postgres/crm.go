@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -124,9 +125,23 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, patch crm.Patch, by p
 		if p.ErasedAt != nil || p.MergedInto != 0 {
 			return parley.Errorf(parley.ECONFLICT, "Customer %d was erased or merged and cannot be changed.", id)
 		}
-		oldStage := p.Stage
-		if err := patch.Apply(&p); err != nil {
+		list, err := attributeDefs(ctx, tx)
+		if err != nil {
 			return err
+		}
+		settings, err := crmSettings(ctx, tx, false)
+		if err != nil {
+			return err
+		}
+		oldStage, oldAttrs := p.Stage, maps.Clone(p.Attributes)
+		if err := patch.Apply(&p, crm.DefsByKey(list)); err != nil {
+			return err
+		}
+		reason, actor := crm.ReasonHand, by.ID
+		if p.Stage == oldStage {
+			if to, ok := settings.StageOnPurchase(oldStage, oldAttrs, p.Attributes); ok {
+				p.Stage, reason, actor = to, crm.ReasonFirstPurchase, 0
+			}
 		}
 		p, err = scanProfile(tx.QueryRow(ctx, `UPDATE customers SET name = $2, email = $3, phone = $4, company = $5, locale = $6, timezone = $7,
 			lifecycle_stage = $8, tags = $9, attributes = $10, updated_at = now() WHERE id = $1 RETURNING `+profileColumns,
@@ -135,7 +150,7 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, patch crm.Patch, by p
 			return fmt.Errorf("update customer %d: %w", id, err)
 		}
 		if oldStage != p.Stage {
-			if err := writeEvent(ctx, tx, "customer.lifecycle", 0, by.ID, id, map[string]any{"from": oldStage, "to": p.Stage, "by": "hand"}); err != nil {
+			if err := recordStage(ctx, tx, id, oldStage, p.Stage, reason, actor); err != nil {
 				return err
 			}
 		}
@@ -563,20 +578,24 @@ func (db *DB) Notes(ctx context.Context, customerID, before int64, limit int) ([
 }
 
 // SearchCustomers finds active customers whose name, email or phone
-// contains q (all when empty), newest first, with ids below before. Agents
-// only find customers they may see.
-func (db *DB) SearchCustomers(ctx context.Context, agent parley.Agent, q string, before int64, limit int) ([]crm.Profile, error) {
+// contains q (all when empty) and, with a filter, who match it (a
+// segment's members), newest first, with ids below before. Agents only
+// find customers they may see.
+func (db *DB) SearchCustomers(ctx context.Context, agent parley.Agent, q string, filter *crm.Filter, before int64, limit int) ([]crm.Profile, error) {
 	q = strings.ToLower(strings.TrimSpace(q))
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-	where := `merged_into IS NULL AND erased_at IS NULL AND ($1 = '' OR lower(name) LIKE $2 OR lower(email) LIKE $2 OR phone LIKE $2
-		OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = customers.id AND ci.address LIKE $2))
-		AND ($3 = 0 OR id < $3)`
+	where := `c.merged_into IS NULL AND c.erased_at IS NULL AND ($1 = '' OR lower(c.name) LIKE $2 OR lower(c.email) LIKE $2 OR c.phone LIKE $2
+		OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.address LIKE $2))
+		AND ($3 = 0 OR c.id < $3)`
 	args := []any{q, like, before, limit}
 	if !agent.Role.Can(parley.RoleSupervisor) {
-		where += ` AND ` + visible("customers.id", 5)
+		where += ` AND ` + visible("c.id", 5)
 		args = append(args, agent.ID)
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+profileColumns+` FROM customers WHERE `+where+` ORDER BY id DESC LIMIT $4`, args...)
+	if filter != nil {
+		where += ` AND ` + filterSQL(*filter, &args)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+profileColumns+` FROM customers c WHERE `+where+` ORDER BY c.id DESC LIMIT $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/crm"
 )
 
 const customerColumns = `id, name, email, phone, locale, attributes, tags, lifecycle_stage, created_at, updated_at`
@@ -102,10 +103,22 @@ func addIdentity(ctx context.Context, tx pgx.Tx, customerID int64, id parley.Ide
 // WebchatStart opens a visitor session for a web-chat inbox. A valid old
 // token of the same inbox continues that visitor (and is returned again);
 // otherwise an email given in the pre-chat form finds the customer who
-// already has it, or a new customer is created.
-func (db *DB) WebchatStart(ctx context.Context, inboxID int64, oldToken, name, email, topic, locale string) (string, int64, error) {
+// already has it, then a phone (E.164) the customer who has it as an SMS,
+// WhatsApp or voice identity, or a new customer is created. The email and
+// phone become identities of the customer unless another customer owns
+// them (then they are duplicate suggestions, never moved).
+func (db *DB) WebchatStart(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string) (string, int64, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	name = strings.TrimSpace(name)
+	if strings.TrimSpace(phone) != "" {
+		p, err := crm.NormalizePhone(phone, "")
+		if err != nil {
+			return "", 0, parley.Invalid("Invalid phone number.", map[string]string{"phone": err.Error()})
+		}
+		phone = p
+	} else {
+		phone = ""
+	}
 	var token string
 	var customerID int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -125,19 +138,32 @@ func (db *DB) WebchatStart(ctx context.Context, inboxID int64, oldToken, name, e
 				return fmt.Errorf("find customer by email: %w", err)
 			}
 		}
+		if customerID == 0 && phone != "" {
+			err := tx.QueryRow(ctx, `SELECT customer_id FROM customer_identities WHERE channel IN ('sms', 'whatsapp', 'voice')
+				AND address IN ($1, 'whatsapp:' || $1) ORDER BY created_at LIMIT 1`, phone).Scan(&customerID)
+			if err != nil && err != pgx.ErrNoRows {
+				return fmt.Errorf("find customer by phone: %w", err)
+			}
+		}
 		if customerID == 0 {
 			if err := tx.QueryRow(ctx, `INSERT INTO customers (name, email, locale) VALUES ($1, $2, $3) RETURNING id`, name, email, locale).Scan(&customerID); err != nil {
 				return fmt.Errorf("create customer: %w", err)
 			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE customers SET name = CASE WHEN $2 <> '' THEN $2 ELSE name END,
-			email = CASE WHEN $3 <> '' THEN $3 ELSE email END, locale = CASE WHEN $4 <> '' THEN $4 ELSE locale END, updated_at = now()
-			WHERE id = $1`, customerID, name, email, locale)
+			email = CASE WHEN $3 <> '' THEN $3 ELSE email END, locale = CASE WHEN $4 <> '' THEN $4 ELSE locale END,
+			phone = CASE WHEN $5 <> '' THEN $5 ELSE phone END, updated_at = now()
+			WHERE id = $1`, customerID, name, email, locale, phone)
 		if err != nil {
 			return fmt.Errorf("update customer: %w", err)
 		}
 		if email != "" {
 			if err := addIdentity(ctx, tx, customerID, parley.Identity{Channel: parley.ChannelEmail, Address: email}); err != nil {
+				return err
+			}
+		}
+		if phone != "" {
+			if err := addIdentity(ctx, tx, customerID, parley.Identity{Channel: parley.ChannelSMS, Address: phone}); err != nil {
 				return err
 			}
 		}
@@ -168,22 +194,4 @@ func (db *DB) Visitor(ctx context.Context, token string) (parley.Visitor, error)
 		return v, parley.Errorf(parley.EUNAUTHORIZED, "Unknown visitor token.")
 	}
 	return v, err
-}
-
-// Timeline returns a customer's conversations with their messages, newest
-// first, with ids below before (0: from the newest).
-func (db *DB) Timeline(ctx context.Context, customerID, before int64, limit int) ([]parley.Conversation, error) {
-	if _, err := db.Customer(ctx, customerID); err != nil {
-		return nil, err
-	}
-	convs, err := db.conversations(ctx, `WHERE c.customer_id = $1 AND ($2 = 0 OR c.id < $2) ORDER BY c.id DESC LIMIT $3`, customerID, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	for i := range convs {
-		if convs[i].Messages, err = db.Messages(ctx, convs[i].ID, 0, 1000, true); err != nil {
-			return nil, err
-		}
-	}
-	return convs, nil
 }

@@ -10,9 +10,9 @@ import (
 
 // outboxEvent is an event read by a follower of the events outbox.
 type outboxEvent struct {
-	id, conv int64
-	typ      string
-	payload  map[string]any
+	id, conv, customer int64
+	typ                string
+	payload            map[string]any
 }
 
 // followOutbox locks a follower's cursor row (the one row of table, column
@@ -26,7 +26,8 @@ func followOutbox(ctx context.Context, tx pgx.Tx, table string, limit int, gapWa
 	if err := tx.QueryRow(ctx, `SELECT event_cursor FROM `+table+` FOR UPDATE`).Scan(&cursor); err != nil {
 		return nil, fmt.Errorf("%s cursor: %w", table, err)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, type, COALESCE(conversation_id, 0), payload, clock_timestamp() - created_at > $3 * interval '1 second'
+	rows, err := tx.Query(ctx, `SELECT id, type, COALESCE(conversation_id, 0), COALESCE(customer_id, 0), payload,
+		clock_timestamp() - created_at > $3 * interval '1 second'
 		FROM events WHERE id > $1 ORDER BY id LIMIT $2`, cursor, limit, gapWait.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("pending events: %w", err)
@@ -37,7 +38,7 @@ func followOutbox(ctx context.Context, tx pgx.Tx, table string, limit int, gapWa
 	for rows.Next() {
 		var e outboxEvent
 		var old bool
-		if err := rows.Scan(&e.id, &e.typ, &e.conv, &e.payload, &old); err != nil {
+		if err := rows.Scan(&e.id, &e.typ, &e.conv, &e.customer, &e.payload, &old); err != nil {
 			return nil, err
 		}
 		if e.id != prev+1 && !old {

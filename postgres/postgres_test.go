@@ -13,7 +13,7 @@ import (
 	"github.com/parleyhq/parley/postgres"
 )
 
-func testBox(t *testing.T) *secret.Box {
+func testBox(t testing.TB) *secret.Box {
 	b, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func testBox(t *testing.T) *secret.Box {
 }
 
 // fixture creates a queue and a web-chat inbox.
-func fixture(t *testing.T) (*postgres.DB, parley.InboxConfig) {
+func fixture(t testing.TB) (*postgres.DB, parley.InboxConfig) {
 	t.Helper()
 	db := postgres.New(testenv.Postgres(t).Pool, testBox(t))
 	ctx := context.Background()
@@ -199,19 +199,19 @@ func TestAssignOnlyOnceAndResolveOnlyByItsAgent(t *testing.T) {
 func TestWebchatStartLinksReturningVisitorsAndEmails(t *testing.T) {
 	db, in := fixture(t)
 	ctx := context.Background()
-	tok, cust, err := db.WebchatStart(ctx, in.ID, "", "Mei", "Mei@Example.com", "billing", "zh-CN")
+	tok, cust, err := db.WebchatStart(ctx, in.ID, "", "Mei", "Mei@Example.com", "", "billing", "zh-CN")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok2, cust2, err := db.WebchatStart(ctx, in.ID, tok, "", "", "", "")
+	tok2, cust2, err := db.WebchatStart(ctx, in.ID, tok, "", "", "", "", "")
 	if err != nil || tok2 != tok || cust2 != cust {
 		t.Errorf("returning token: %s %d %v; want the same token and customer %d", tok2, cust2, err, cust)
 	}
-	tok3, cust3, err := db.WebchatStart(ctx, in.ID, "", "Mei L.", "mei@example.com", "", "")
+	tok3, cust3, err := db.WebchatStart(ctx, in.ID, "", "Mei L.", "mei@example.com", "", "", "")
 	if err != nil || tok3 == tok || cust3 != cust {
 		t.Errorf("same email, new browser: customer %d %v; want %d with a new token", cust3, err, cust)
 	}
-	_, cust4, _ := db.WebchatStart(ctx, in.ID, "forged-token", "Other", "", "", "")
+	_, cust4, _ := db.WebchatStart(ctx, in.ID, "forged-token", "Other", "", "", "", "")
 	if cust4 == cust {
 		t.Errorf("a forged token reached an existing customer")
 	}

@@ -153,29 +153,6 @@ func (s *Server) handleResolve() http.Handler {
 
 // handleTimeline pages through a customer's conversations, newest first,
 // each with its messages.
-func (s *Server) handleTimeline() http.Handler {
-	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.visibleCustomer(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		limit := int(queryInt(r, "limit"))
-		if limit <= 0 || limit > 50 {
-			limit = 10
-		}
-		convs, err := s.DB.Timeline(r.Context(), id, queryInt(r, "cursor"), limit)
-		if err != nil {
-			return err
-		}
-		out := listOf(convs)
-		if len(convs) == limit {
-			out.NextCursor = web.IDString(convs[len(convs)-1].ID)
-		}
-		web.JSON(w, http.StatusOK, out)
-		return nil
-	})
-}
-
 func (s *Server) handleTransfer() http.Handler {
 	type request struct {
 		QueueID string `json:"queue_id"`

@@ -15,7 +15,6 @@ func (s *Server) customerRoutes(m *http.ServeMux) {
 	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomerProfile()))
 	m.Handle("PATCH /api/v1/customers/{id}", s.auth(anyone, s.handleUpdateCustomer()))
 	m.Handle("DELETE /api/v1/customers/{id}", s.auth(admins, s.handleEraseCustomer()))
-	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
 	m.Handle("POST /api/v1/customers/{id}/identities", s.auth(anyone, s.handleLinkIdentity()))
 	m.Handle("GET /api/v1/customers/{id}/duplicates", s.auth(anyone, s.handleDuplicates()))
 	m.Handle("POST /api/v1/customers/{id}/merge", s.auth(anyone, s.handleMerge()))
@@ -23,6 +22,7 @@ func (s *Server) customerRoutes(m *http.ServeMux) {
 	m.Handle("GET /api/v1/customers/{id}/notes", s.auth(anyone, s.handleNotes()))
 	m.Handle("POST /api/v1/customers/{id}/notes", s.auth(anyone, s.handleAddNote()))
 	m.Handle("GET /api/v1/customers/{id}/export", s.auth(supervisors, s.handleExportCustomer()))
+	s.crmRoutes(m)
 }
 
 // visibleCustomer returns a customer id the user may see (crm role rules:
@@ -53,6 +53,7 @@ type customerView struct {
 	Notes             []crm.Note            `json:"notes"`
 	Duplicates        []crm.Duplicate       `json:"duplicates"`
 	Merges            []crm.Merge           `json:"merges"`
+	AttributeDefs     []crm.AttributeDef    `json:"attribute_defs"`
 }
 
 func (s *Server) customerView(ctx context.Context, id int64) (customerView, error) {
@@ -72,6 +73,9 @@ func (s *Server) customerView(ctx context.Context, id int64) (customerView, erro
 		return v, err
 	}
 	if v.Merges, err = s.DB.Merges(ctx, id); err != nil {
+		return v, err
+	}
+	if v.AttributeDefs, err = s.DB.AttributeDefs(ctx); err != nil {
 		return v, err
 	}
 	return v, nil
@@ -98,20 +102,11 @@ func (s *Server) handleCustomerProfile() http.Handler {
 
 func (s *Server) handleSearchCustomers() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		limit := int(queryInt(r, "limit"))
-		if limit <= 0 || limit > 200 {
-			limit = 50
-		}
-		list, err := s.DB.SearchCustomers(r.Context(), agentFrom(r.Context()), r.URL.Query().Get("q"), queryInt(r, "cursor"), limit)
+		f, err := s.segmentFilter(r)
 		if err != nil {
 			return err
 		}
-		out := listOf(list)
-		if len(list) == limit {
-			out.NextCursor = web.IDString(list[len(list)-1].ID)
-		}
-		web.JSON(w, http.StatusOK, out)
-		return nil
+		return s.writeCustomerPage(w, r, f, nil)
 	})
 }
 

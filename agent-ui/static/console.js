@@ -8,6 +8,7 @@ import { h } from './dom.js';
 import * as i18n from './i18n.js';
 import { t, tOr, formatDateTime } from './i18n.js';
 import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, statusLabel, slaBadgeText, slaKindLabel } from './views.js';
+import { customerActions } from './customer.js';
 import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
@@ -830,14 +831,15 @@ function openConversation(id, { push = true, focus = false } = {}) {
   renderAll({ scroll: switched ? 'bottom' : undefined });
   if (switched && th.isOpen) loadSla(th);
   if (th.needsSync) resync(id);
-  if (!th.customer && th.conversation.customer_id) loadCustomer(th);
+  if (!th.profile && th.conversation.customer_id) loadCustomer(th);
   if (focus) el.replyInput.focus();
 }
 
-async function loadCustomer(th) {
+async function loadCustomer(th, force = false) {
   try {
-    th.customer = await api.customer(th.conversation.customer_id);
-    if (th.id === state.openId) renderCustomer();
+    // The full profile (notes, duplicates, merges) replaces the offer's 360.
+    th.profile = await api.customer(th.conversation.customer_id);
+    if (th.id === state.openId) renderCustomer(force);
   } catch {
     // The panel stays empty; the conversation still works.
   }
@@ -1065,12 +1067,15 @@ function renderTyping() {
 
 function renderCustomer(force = false) {
   const th = openThread();
-  const customer = th ? th.customer : null;
+  const customer = th ? th.profile || th.customer : null;
   const key = `${state.openId}|${i18n.getLanguage()}`;
   if (!force && key === state.customerKey && el.customerBody.customer === customer) return;
   state.customerKey = key;
   el.customerBody.customer = customer;
-  el.customerBody.replaceChildren(...customerPanel(customer, { me: state.agent, currentId: state.openId }));
+  const actions = customer && th.conversation.customer_id
+    ? customerActions(api, th.conversation.customer_id, { refresh: () => loadCustomer(th, true), notify: toast })
+    : null;
+  el.customerBody.replaceChildren(...customerPanel(customer, { me: state.agent, currentId: state.openId, actions }));
 }
 
 function updateTitle() {

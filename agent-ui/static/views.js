@@ -3,6 +3,7 @@
 
 import { h, initials } from './dom.js';
 import { t, tOr, formatTime, formatDate, formatDateTime } from './i18n.js';
+import { mergeButton, noteForm, stageControl, attributesForm, historySection } from './customer.js';
 
 export function channelLabel(channel) {
   return tOr(`channel.${channel}`, channel || '');
@@ -232,6 +233,9 @@ export function offerCard(offer, { me, onAccept, onReject }) {
           { class: 'offer-meta' },
           h('span', { class: ['channel-badge', `channel-${conv.channel}`] }, channelLabel(conv.channel)),
           conv.topic ? h('span', { class: 'offer-topic' }, conv.topic) : null,
+          customer.lifecycle_stage
+            ? h('span', { class: ['stage-badge', `stage-${String(customer.lifecycle_stage).toLowerCase()}`], title: t('customer.stage') }, stageLabel(customer.lifecycle_stage))
+            : null,
         ),
       ),
     ),
@@ -260,13 +264,15 @@ function attributeText(v) {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-export function customerPanel(customer, { me, currentId }) {
+// actions (customer.js customerActions), when given, adds the CRM controls.
+export function customerPanel(customer, { me, currentId, actions }) {
   if (!customer) return [h('p', { class: 'empty' }, t('customer.empty'))];
   const name = customer.name || t('customer.unknown');
   const tags = customer.tags || [];
   const identities = customer.identities || [];
   const attributes = Object.entries(customer.attributes || {});
   const past = (customer.past_conversations || []).filter((c) => String(c.id) !== String(currentId));
+  const attrForm = attributesForm(customer, actions);
 
   const nodes = [
     h(
@@ -288,7 +294,7 @@ export function customerPanel(customer, { me, currentId }) {
       fact(t('customer.email'), customer.email),
       fact(t('customer.phone'), customer.phone),
       customer.locale ? fact(t('customer.locale'), customer.locale) : null,
-      fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
+      actions ? [h('dt', null, t('customer.stage')), h('dd', null, stageControl(customer, actions))] : fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
       fact(t('customer.since'), formatDate(customer.created_at)),
     ),
     h(
@@ -331,27 +337,31 @@ export function customerPanel(customer, { me, currentId }) {
                 { class: 'duplicate', dataset: { customerId: String(d.customer.id) } },
                 h('span', { class: 'duplicate-name' }, d.customer.name || t('customer.unknown')),
                 h('span', { class: 'duplicate-reasons muted' }, (d.reasons || []).map((r) => t(`customer.reason.${r}`)).join(', ')),
+                mergeButton(d, actions),
               ),
             ),
           ),
         )
       : null,
-    (customer.notes || []).length
+    (customer.notes || []).length || actions
       ? h(
           'section',
           { class: 'panel-section customer-notes' },
           h('h4', null, t('customer.notes')),
-          h('ul', { class: 'notes' }, customer.notes.map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
+          noteForm(actions),
+          h('ul', { class: 'notes' }, (customer.notes || []).map((n) => h('li', { class: 'note' }, h('span', { class: 'note-author muted' }, n.author_name || ''), h('p', { class: 'note-body' }, n.body || '')))),
         )
       : null,
-    attributes.length
+    attributes.length || attrForm
       ? h(
           'section',
-          { class: 'panel-section' },
+          { class: 'panel-section customer-attributes' },
           h('h4', null, t('customer.attributes')),
-          h('dl', { class: 'facts facts-compact' }, attributes.map(([k, v]) => fact(k, attributeText(v)))),
+          attrForm,
+          h('dl', { class: 'facts facts-compact' }, attributes.filter(([k]) => !(actions && (customer.attribute_defs || []).some((d) => d.key === k))).map(([k, v]) => fact(k, attributeText(v)))),
         )
       : null,
+    historySection(actions),
     h(
       'section',
       { class: 'panel-section' },

@@ -34,6 +34,7 @@
       "widget.prechat_intro": "Tell us a little about yourself and we will connect you with our team.",
       "widget.name": "Your name",
       "widget.email": "Email (optional)",
+      "widget.phone": "Phone (optional)",
       "widget.topic": "Topic",
       "widget.start": "Start chat",
       "widget.starting": "Starting…",
@@ -74,6 +75,7 @@
       "widget.prechat_intro": "请简单介绍一下您自己，我们将为您接通客服团队。",
       "widget.name": "您的称呼",
       "widget.email": "邮箱（选填）",
+      "widget.phone": "手机号（选填）",
       "widget.topic": "咨询主题",
       "widget.start": "开始聊天",
       "widget.starting": "正在开始…",
@@ -376,6 +378,8 @@
     ui.nameError = el('p', { id: 'parley-prechat-name-error', class: 'parley-field-error', hidden: true });
     ui.email = el('input', { id: 'parley-prechat-email', type: 'email', autocomplete: 'email', maxlength: '320' });
     ui.emailError = el('p', { id: 'parley-prechat-email-error', class: 'parley-field-error', hidden: true });
+    ui.phone = el('input', { id: 'parley-prechat-phone', type: 'tel', autocomplete: 'tel', maxlength: '40', placeholder: '+14155550100' });
+    ui.phoneError = el('p', { id: 'parley-prechat-phone-error', class: 'parley-field-error', hidden: true });
     ui.topic = el('select', { id: 'parley-prechat-topic' });
     ui.topicField = el('div', { class: 'parley-field', hidden: true }, el('label', { for: 'parley-prechat-topic' }, t('widget.topic')), ui.topic);
     ui.prechatError = el('p', { id: 'parley-prechat-error', class: 'parley-error', role: 'alert', hidden: true });
@@ -386,6 +390,7 @@
       ui.intro,
       el('div', { class: 'parley-field' }, el('label', { for: 'parley-prechat-name' }, t('widget.name')), ui.name, ui.nameError),
       el('div', { class: 'parley-field' }, el('label', { for: 'parley-prechat-email' }, t('widget.email')), ui.email, ui.emailError),
+      el('div', { class: 'parley-field' }, el('label', { for: 'parley-prechat-phone' }, t('widget.phone')), ui.phone, ui.phoneError),
       ui.topicField,
       ui.prechatError,
       ui.start,
@@ -603,9 +608,11 @@
     ev.preventDefault();
     fieldError(ui.name, ui.nameError, '');
     fieldError(ui.email, ui.emailError, '');
+    fieldError(ui.phone, ui.phoneError, '');
     ui.prechatError.hidden = true;
     const name = ui.name.value.trim();
     const email = ui.email.value.trim();
+    const phone = ui.phone.value.trim();
     if (!name) {
       fieldError(ui.name, ui.nameError, t('widget.required'));
       ui.name.focus();
@@ -616,10 +623,15 @@
       ui.email.focus();
       return;
     }
+    if (phone && !/^\+?[0-9 ()./-]{4,40}$/.test(phone)) {
+      fieldError(ui.phone, ui.phoneError, t('widget.invalid'));
+      ui.phone.focus();
+      return;
+    }
     ui.start.disabled = true;
     ui.start.textContent = t('widget.starting');
     try {
-      const body = { inbox_id: inboxId, name, email, topic: ui.topicField.hidden ? '' : ui.topic.value, locale: lang };
+      const body = { inbox_id: inboxId, name, email, phone, topic: ui.topicField.hidden ? '' : ui.topic.value, locale: lang };
       const res = await fetch(apiURL('webchat/sessions').href, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -633,7 +645,8 @@
         const fields = err.fields || {};
         if (fields.name) fieldError(ui.name, ui.nameError, fieldMessage(fields.name));
         if (fields.email) fieldError(ui.email, ui.emailError, fieldMessage(fields.email));
-        if (!fields.name && !fields.email) {
+        if (fields.phone) fieldError(ui.phone, ui.phoneError, fieldMessage(fields.phone));
+        if (!fields.name && !fields.email && !fields.phone) {
           ui.prechatError.textContent = err.message || t('widget.error');
           ui.prechatError.hidden = false;
         }

@@ -25,7 +25,7 @@ type Backend interface {
 	parley.Inbox
 	Inbox(ctx context.Context, id int64) (parley.InboxConfig, error)
 	Inboxes(ctx context.Context) ([]parley.InboxConfig, error)
-	StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, topic, locale string) (token string, customerID int64, err error)
+	StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string) (token string, customerID int64, err error)
 	Visitor(ctx context.Context, token string) (parley.Visitor, error)
 	VisitorConversation(ctx context.Context, customerID, inboxID int64) (parley.Conversation, bool, error)
 	CustomerMessages(ctx context.Context, convID, afterSeq int64) ([]parley.Message, error)
@@ -152,6 +152,7 @@ func (c *Channel) handleSession() http.Handler {
 		InboxID      string `json:"inbox_id"`
 		Name         string `json:"name"`
 		Email        string `json:"email"`
+		Phone        string `json:"phone"`
 		Topic        string `json:"topic"`
 		Locale       string `json:"locale"`
 		VisitorToken string `json:"visitor_token"`
@@ -178,11 +179,15 @@ func (c *Channel) handleSession() http.Handler {
 			return
 		}
 		c.cors(w, r, &in)
+		if len(req.Phone) > 40 {
+			web.Error(w, r, c.log, parley.Invalid("Invalid phone number.", map[string]string{"phone": "at most 40 characters"}))
+			return
+		}
 		if err := validSession(req.Name, req.Email, req.Topic, req.Locale, in); err != nil {
 			web.Error(w, r, c.log, err)
 			return
 		}
-		tok, cust, err := c.backend.StartVisitor(r.Context(), id, req.VisitorToken, req.Name, req.Email, req.Topic, req.Locale)
+		tok, cust, err := c.backend.StartVisitor(r.Context(), id, req.VisitorToken, req.Name, req.Email, req.Phone, req.Topic, req.Locale)
 		if err != nil {
 			web.Error(w, r, c.log, err)
 			return

@@ -275,7 +275,7 @@ func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
 		t.Errorf("tag escalation without a tag: %d; want 400", code)
 	}
 	if code := srv.do(t, "POST", "/api/v1/sla/policies", admin, map[string]any{"name": "fast", "warn_percent": 50,
-		"targets": map[string]any{"first_response_s": 2},
+		"targets":     map[string]any{"first_response_s": 2},
 		"escalations": []map[string]any{{"on": "warning", "action": "tag", "tag": "sla-warning"}, {"on": "breach", "action": "tag", "tag": "sla-breached"}},
 	}, nil); code != 201 {
 		t.Fatalf("create policy: status %d", code)

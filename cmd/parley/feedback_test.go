@@ -283,14 +283,6 @@ func openFromQualityMenu(id string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// runJS evaluates a JavaScript expression as a step.
-func runJS(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[any](expr)(ctx, tg)
-		return err
-	})
-}
-
 func TestFeedbackConsoleLogsItemOnConversationAndSupervisorWorksTheList(t *testing.T) {
 	e := newEnv(t)
 	srv := e.start()

@@ -166,7 +166,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	// SLA clocks follow the events outbox; their timers are asynq tasks.
 	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
 		Log: log.With("component", "sla")})
-	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire}, log)
+	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire,
+		CustomerImport: db.RunImport}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
@@ -227,6 +228,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	g.Go(func() error { return a.twilio.RunConnector(gctx) })
 	g.Go(func() error { return a.game.Run(gctx) })
 	g.Go(func() error { return a.surveys.Run(gctx) })
+	// CRM lifecycle rules follow the events outbox too.
+	g.Go(func() error { return desk.NewLifecycle(a.desk).Run(gctx) })
 	g.Go(func() error { return a.sla.Run(gctx) }) // re-creates SLA timers from PostgreSQL at start-up
 	// Feedback rules and follow-up tasks follow the events outbox too.
 	g.Go(func() error { return desk.NewFeedback(a.desk).Run(gctx) })

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/postgres"
+)
+
+// receiveResolved stores one inbound message from an identity as a resolved
+// conversation (so it is not offered) and returns its customer id.
+func (e *env) receiveResolved(t *testing.T, db *postgres.DB, in parley.InboxConfig, id parley.Identity, name, body string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: id, Body: body, DedupeKey: body, CustomerName: name}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1`, r.Conversation.ID); err != nil {
+		t.Fatal(err)
+	}
+	return r.Conversation.CustomerID
+}
+
+// runJS evaluates a JavaScript expression once (waitJS polls, and may
+// evaluate more than once).
+func runJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(`+expr+`, true)`)(ctx, tg)
+		return err
+	})
+}
+
+// scrollToCenter scrolls an element to the middle of its scroll box.
+func scrollToCenter(sel string) chromedp.Action[chromedp.Void] {
+	return runJS(`document.querySelector(` + strconv.Quote(sel) + `).scrollIntoView({block: 'center'})`)
+}
+
+func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	db := postgres.New(e.db.Pool, nil)
+	// Mei texted from her phone, and wrote from her work email.
+	texted := e.receiveResolved(t, db, e.inbox(t, db, parley.ChannelSMS), parley.Identity{Channel: parley.ChannelSMS, Address: "+14155550123"}, "Mei Ling", "sms-1")
+	wrote := e.receiveResolved(t, db, e.inbox(t, db, parley.ChannelEmail), parley.Identity{Channel: parley.ChannelEmail, Address: "mei.ling@work.example"}, "Mei  Ling", "email-1")
+
+	admin := srv.login(t, "admin@parley.test")
+	srv.do(t, "PUT", "/api/v1/customer-attributes/plan", admin, map[string]any{"label": "Plan", "type": "list", "options": []string{"gold", "silver"}}, nil)
+	srv.do(t, "PUT", "/api/v1/customer-attributes/seats", admin, map[string]any{"label": "Seats", "type": "number"}, nil)
+
+	agent, customer := newBrowser(t), newBrowser(t)
+	step(t, agent, "log in and go available",
+		chromedp.Navigate(srv.base+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("login-email")),
+		chromedp.SendKeys(chromedp.ID("login-email"), "agent1@parley.test"),
+		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("presence")),
+		chromedp.SetValue(chromedp.ID("presence"), "available"),
+		runJS(`document.getElementById('presence').dispatchEvent(new Event('change', {bubbles: true}))`),
+	)
+	step(t, customer, "start a chat giving her phone number",
+		chromedp.Navigate(srv.base+"/demo"),
+		chromedp.WaitVisible(chromedp.ID("parley-launcher")),
+		chromedp.Click(chromedp.ID("parley-launcher")),
+		waitJS(`document.querySelectorAll('#parley-prechat-topic option').length >= 2`),
+		chromedp.SendKeys(chromedp.ID("parley-prechat-name"), "Mei Ling"),
+		chromedp.SendKeys(chromedp.ID("parley-prechat-phone"), "+1 415 555 0123"),
+		chromedp.SetValue(chromedp.ID("parley-prechat-topic"), "billing"),
+		chromedp.Click(chromedp.ID("parley-prechat-start")),
+		chromedp.WaitVisible(chromedp.ID("parley-input")),
+		chromedp.SendKeys(chromedp.ID("parley-input"), "Where is my refund?"),
+		chromedp.Click(chromedp.ID("parley-send")),
+	)
+	step(t, agent, "accept; the panel shows her SMS number and the email customer as a duplicate",
+		chromedp.WaitVisible(chromedp.ID("offer-accept")),
+		chromedp.Click(chromedp.ID("offer-accept")),
+		waitJS(`[...document.querySelectorAll('#customer-body .identity')].some(i => i.textContent.includes('+14155550123'))`),
+		waitJS(fmt.Sprintf(`!!document.querySelector('#customer-body .duplicate[data-customer-id="%d"] .duplicate-merge')`, wrote)),
+	)
+	var chatCustomer int64
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT customer_id FROM conversations WHERE channel = 'webchat'`).Scan(&chatCustomer); err != nil {
+		t.Fatal(err)
+	}
+	if chatCustomer != texted {
+		t.Fatalf("the chat belongs to customer %d; want the SMS customer %d (verified by the pre-chat phone)", chatCustomer, texted)
+	}
+	step(t, agent, "merge the duplicate",
+		scrollToCenter(`#customer-body .duplicate-merge`),
+		chromedp.Click(fmt.Sprintf(`#customer-body .duplicate[data-customer-id="%d"] .duplicate-merge`, wrote)),
+		waitJS(`[...document.querySelectorAll('#customer-body .identity')].some(i => i.textContent.includes('mei.ling@work.example'))`),
+		waitJS(`!document.querySelector('#customer-body .duplicate')`),
+	)
+	step(t, agent, "add a note",
+		// (scrolled clear of the toasts in the bottom corner)
+		scrollToCenter(`#customer-body .note-form`),
+		chromedp.SendKeys(`#customer-body .note-input`, "Refund <i>promised</i> by Friday"),
+		chromedp.Click(`#customer-body .note-add`),
+		waitJS(`[...document.querySelectorAll('#customer-body .note-body')].some(n => n.textContent === 'Refund <i>promised</i> by Friday')`),
+	)
+	step(t, agent, "set the lifecycle stage and typed attributes",
+		scrollToCenter(`#customer-body .stage-select`),
+		chromedp.SetValue(`#customer-body .stage-select`, "at_risk"),
+		runJS(`document.querySelector('#customer-body .stage-select').dispatchEvent(new Event('change'))`),
+		waitJS(`document.getElementById('customer-body').customer?.lifecycle_stage === 'at_risk' && !!document.querySelector('#customer-body #crm-attr-plan')`),
+		scrollToCenter(`#customer-body .attributes-form`),
+		chromedp.SetValue(`#crm-attr-plan`, "gold"),
+		chromedp.SendKeys(`#crm-attr-seats`, "12"),
+		// (submitted like pressing Enter: a click can miss while the slow
+		// race-detector build still lays the panel out)
+		runJS(`document.querySelector('#customer-body .attributes-form').requestSubmit()`),
+		// the panel is drawn again from the saved profile
+		waitJS(`document.getElementById('customer-body').customer?.attributes?.seats === '12' && document.querySelector('#crm-attr-plan')?.value === 'gold'`),
+	)
+	step(t, agent, "open the history",
+		scrollToCenter(`#customer-body .customer-history summary`),
+		chromedp.Click(`#customer-body .customer-history summary`),
+		waitJS(`[...document.querySelectorAll('#customer-body .timeline-lifecycle')].some(i => i.textContent.includes('At risk') && i.textContent.includes('set by hand'))`),
+		waitJS(`[...document.querySelectorAll('#customer-body .timeline-note')].some(i => i.textContent.includes('Refund <i>promised</i> by Friday'))`),
+	)
+	var attrs map[string]string
+	var stage string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT attributes, lifecycle_stage FROM customers WHERE id = $1`, texted).Scan(&attrs, &stage); err != nil {
+		t.Fatal(err)
+	}
+	if attrs["plan"] != "gold" || attrs["seats"] != "12" || stage != "at_risk" {
+		t.Errorf("stored attributes %v, stage %s", attrs, stage)
+	}
+	if n := e.count(t, `SELECT count(*) FROM customer_lifecycle_changes WHERE customer_id = $1 AND reason = 'hand' AND to_stage = 'at_risk'`, texted); n != 1 {
+		t.Errorf("%d stage changes recorded; want 1", n)
+	}
+	if n := value[int](t, agent, `document.querySelectorAll('#customer-body i').length`); n != 0 {
+		t.Errorf("the note was rendered as markup (%d <i> elements)", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM customers WHERE id = $1 AND merged_into = $2`, wrote, texted); n != 1 {
+		t.Errorf("customer %d is not merged into %d", wrote, texted)
+	}
+	if n := e.count(t, `SELECT count(*) FROM customer_notes WHERE customer_id = $1 AND body = 'Refund <i>promised</i> by Friday'`, texted); n != 1 {
+		t.Errorf("%d notes stored; want 1", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM conversations WHERE customer_id = $1`, texted); n != 3 {
+		t.Errorf("the merged customer has %d conversations; want 3 (SMS, email, chat)", n)
+	}
+}
