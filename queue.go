@@ -32,9 +32,12 @@ type Queue struct {
 	Paused bool `json:"paused"`
 	// ShortAbandonS: abandons quicker than this are left out of service
 	// level and abandon rate.
-	ShortAbandonS int       `json:"short_abandon_s"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ShortAbandonS int `json:"short_abandon_s"`
+	// MaxWaitS: a caller waiting this long is offered a callback or a
+	// voicemail (voice; 0: never).
+	MaxWaitS  int       `json:"max_wait_s"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ServiceLevel is a target such as 80% answered within 20 s.
@@ -103,6 +106,9 @@ func (q Queue) Validate() error {
 	}
 	if q.ShortAbandonS < 0 || q.ShortAbandonS > 600 {
 		f["short_abandon_s"] = "must be 0 to 600"
+	}
+	if q.MaxWaitS < 0 || q.MaxWaitS > 86400 {
+		f["max_wait_s"] = "must be 0 to 86400"
 	}
 	if q.MaxParallelOffers < 1 || q.MaxParallelOffers > 10 {
 		f["max_parallel_offers"] = "must be 1 to 10"

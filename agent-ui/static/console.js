@@ -298,6 +298,9 @@ function handleFrame(f) {
     case 'sla':
       onSla(f);
       break;
+    case 'call_requeued': // Twilio could not connect an accepted call
+      toast(t('call.requeued', { reason: String(f.reason || '') }), 'warning');
+      break;
     default:
       break; // Unknown frames are for other clients.
   }

@@ -34,12 +34,40 @@ type Backend interface {
 	CallState(ctx context.Context, sid string) (state string, convID int64, lang string, err error)
 	QueueCall(ctx context.Context, sid string, convID int64, lang string) error
 	CallPosition(ctx context.Context, convID int64) (pos int, status parley.ConversationStatus, err error)
-	ClaimCallToConnect(ctx context.Context) (sid string, inboxID, convID, agentID int64, ok bool, err error)
+	ClaimCallToConnect(ctx context.Context) (c Call, ok bool, err error)
+	CallInfo(ctx context.Context, sid string) (Call, error)
+	UnclaimCall(ctx context.Context, sid string, attempt int) error
+	RequeueCall(ctx context.Context, sid string, attempt int, reason string) error
 	CallConnected(ctx context.Context, sid, failure string) error
+	CallbackPlaced(ctx context.Context, sid string, attempt int, newSid string) error
+	OfferOverflow(ctx context.Context, sid string) (bool, error)
+	ChooseCallMode(ctx context.Context, sid, mode string) (bool, error)
+	Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error
 	EndCall(ctx context.Context, sid, status string, durationS int) error
 	CallRecording(ctx context.Context, sid, url string, durationS int) error
 	AgentVoiceEndpoint(ctx context.Context, agentID int64) (string, error)
 	SetAgentVoiceEndpoint(ctx context.Context, agentID int64, endpoint string) error
+}
+
+// Call is what the channel knows of a call.
+type Call struct {
+	Sid            string
+	InboxID        int64
+	ConversationID int64
+	// Caller is the customer's address (E.164, client:, sip: or anonymous:).
+	Caller   string
+	State    string
+	Language string
+	AgentID  int64
+	// Attempt numbers the hand-overs of the call to the connect job.
+	Attempt int
+	// Mode is "", "callback" or "voicemail".
+	Mode string
+}
+
+// Jobs queues the connect job of a call (jobs.Client).
+type Jobs interface {
+	EnqueueCallConnect(ctx context.Context, sid string, attempt int) error
 }
 
 // DefaultAPIBase is Twilio's REST API.
@@ -60,8 +88,11 @@ type Config struct {
 	// ConnectEvery is how often waiting calls accepted by agents are
 	// looked for (default 200 ms).
 	ConnectEvery time.Duration
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Jobs runs the connect jobs (with retries); nil connects at once,
+	// without retries.
+	Jobs Jobs
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Channel serves Twilio inboxes (channels sms, whatsapp and voice).
@@ -70,6 +101,7 @@ type Channel struct {
 	publicURL    string
 	http         *http.Client
 	connectEvery time.Duration
+	jobs         Jobs
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -93,7 +125,7 @@ func New(backend Backend, c Config) (*Channel, error) {
 		}
 	}
 	return &Channel{backend: backend, publicURL: strings.TrimRight(c.PublicURL, "/"), http: hc,
-		connectEvery: c.ConnectEvery, log: c.Log, now: c.Now}, nil
+		connectEvery: c.ConnectEvery, jobs: c.Jobs, log: c.Log, now: c.Now}, nil
 }
 
 // Routes registers the webhooks and, wrapped in admin (the server's
@@ -112,6 +144,7 @@ func (c *Channel) Routes(mux *http.ServeMux, admin func(http.Handler) http.Handl
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/hold", c.webhook(voice, c.handleHold))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/status", c.webhook(voice, c.handleCallStatus))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/recording", c.webhook(voice, c.handleRecording))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/voicemail", c.webhook(voice, c.handleVoicemailDone))
 	mux.Handle("GET /api/v1/agents/{id}/voice-endpoint", admin(c.handleGetVoiceEndpoint()))
 	mux.Handle("PUT /api/v1/agents/{id}/voice-endpoint", admin(c.handleSetVoiceEndpoint()))
 }

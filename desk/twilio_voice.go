@@ -1,0 +1,126 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/bus"
+	"github.com/parleyhq/parley/channels/twilio"
+	"github.com/parleyhq/parley/postgres"
+)
+
+// The Twilio channel's view of the desk: connecting calls through jobs,
+// callbacks and voicemails.
+
+func twilioCall(c postgres.Call) twilio.Call {
+	return twilio.Call{Sid: c.Sid, InboxID: c.InboxID, ConversationID: c.ConversationID, Caller: c.Caller, State: c.State,
+		Language: c.Language, AgentID: c.AgentID, Attempt: c.ConnectAttempt, Mode: c.Mode}
+}
+
+// ClaimCallToConnect takes one waiting call (or callback) whose conversation
+// an agent accepted, for this instance to hand to the connect job.
+func (d *Desk) ClaimCallToConnect(ctx context.Context) (twilio.Call, bool, error) {
+	c, ok, err := d.db.ClaimCallToConnect(ctx)
+	return twilioCall(c), ok, err
+}
+
+// CallInfo returns a call.
+func (d *Desk) CallInfo(ctx context.Context, sid string) (twilio.Call, error) {
+	c, err := d.db.Call(ctx, sid)
+	return twilioCall(c), err
+}
+
+// UnclaimCall gives a claimed call back to the connector.
+func (d *Desk) UnclaimCall(ctx context.Context, sid string, attempt int) error {
+	return d.db.UnclaimCall(ctx, sid, attempt)
+}
+
+// CallbackPlaced records the outbound call of an accepted callback; the
+// talk starts now.
+func (d *Desk) CallbackPlaced(ctx context.Context, sid string, attempt int, newSid string) error {
+	c, err := d.db.CallbackPlaced(ctx, sid, attempt, newSid)
+	if err != nil {
+		return err
+	}
+	return d.callMeta(ctx, c, map[string]string{"callback_call_sid": newSid, "call_status": "callback-placed",
+		"talk_started_at": c.ConnectedAt.UTC().Format("2006-01-02T15:04:05Z07:00")})
+}
+
+// RequeueCall puts a call that could not be connected back in its queue:
+// the conversation keeps its place (its original enqueue time) and may go
+// to the same agent again, the agent's slot is freed and they are told why (frame call_requeued,
+// then resolved with reason "requeued" so the console drops it).
+func (d *Desk) RequeueCall(ctx context.Context, sid string, attempt int, reason string) error {
+	c, conv, agentID, ok, err := d.db.RequeueCall(ctx, sid, attempt, reason)
+	if err != nil || !ok {
+		return err
+	}
+	if conv.Status == parley.StatusQueued && agentID != 0 {
+		// The agent hears first, then the conversation is routed again
+		// (possibly back to them).
+		cid := strconv.FormatInt(conv.ID, 10)
+		d.publish(ctx, bus.AgentTopic(agentID), map[string]any{"type": "call_requeued", "conversation_id": cid, "reason": reason})
+		frame := map[string]any{"type": "resolved", "conversation_id": cid, "reason": "requeued"}
+		d.publish(ctx, bus.AgentTopic(agentID), frame)
+		d.publish(ctx, bus.ConversationTopic(conv.ID), frame)
+		// Not router.Transfer: that excludes the agent, while a failed
+		// connect is rarely the agent's fault (and may be their only queue).
+		out, err := d.router.Release(ctx, agentID, conv.Channel.Media())
+		d.handle(ctx, out)
+		if err == nil {
+			err = d.enqueue(ctx, conv)
+		}
+		if err != nil {
+			// Committed in PostgreSQL: the reconciler re-queues it.
+			d.log.Error("requeue call in routing", "conversation_id", conv.ID, "error", err)
+		}
+	}
+	d.log.Warn("call back in the queue", "call_sid", sid, "conversation_id", c.ConversationID, "agent_id", agentID, "reason", reason)
+	return d.callMeta(ctx, c, map[string]string{"connect_error": reason})
+}
+
+// OfferOverflow reports whether a waiting caller is offered a callback or
+// a voicemail now (once, after the queue's max_wait_s).
+func (d *Desk) OfferOverflow(ctx context.Context, sid string) (bool, error) {
+	return d.db.OfferOverflow(ctx, sid)
+}
+
+// ChooseCallMode records a waiting caller's choice of a callback or a
+// voicemail: the conversation stays in its queue as a callback or
+// voicemail task (meta call_mode). ok is false when the call no longer
+// waits.
+func (d *Desk) ChooseCallMode(ctx context.Context, sid, mode string) (bool, error) {
+	c, ok, err := d.db.SetCallMode(ctx, sid, mode)
+	if err != nil || !ok {
+		return ok, err
+	}
+	return true, d.callMeta(ctx, c, map[string]string{"call_mode": mode})
+}
+
+// Voicemail stores a caller's voicemail as a message of their conversation
+// (an audio attachment the agent plays in the console) and in its meta. A
+// replayed recording callback changes nothing.
+func (d *Desk) Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error {
+	c, err := d.db.Call(ctx, sid)
+	if err != nil || c.ConversationID == 0 {
+		return err
+	}
+	conv, err := d.db.Conversation(ctx, c.ConversationID)
+	if err != nil {
+		return err
+	}
+	if _, err := d.Receive(ctx, parley.Inbound{
+		InboxID:        c.InboxID,
+		Identity:       parley.Identity{Channel: parley.ChannelVoice, Address: c.Caller},
+		CustomerID:     conv.CustomerID,
+		ConversationID: conv.ID,
+		DedupeKey:      "voicemail:" + recordingSid,
+		Body:           fmt.Sprintf("Voicemail (%d s)", durationS),
+		Attachments:    []parley.Attachment{{Name: "voicemail.mp3", ContentType: "audio/mpeg", URL: url + ".mp3"}},
+	}); err != nil {
+		return err
+	}
+	return d.callMeta(ctx, c, map[string]string{"voicemail_url": url + ".mp3", "voicemail_duration_s": strconv.Itoa(durationS)})
+}
