@@ -246,7 +246,9 @@ func TestTwilioCallerAfterMaxWaitGetsACallbackOrLeavesAVoicemail(t *testing.T) {
 	// The callback's own status callback ends the talk.
 	back := &voiceCall{te: te, base: "/webhooks/twilio/" + inbox + "/voice", sid: placed.Sid, from: twNumber}
 	back.post(t, "/status", "completed", "CallDuration", "95")
-	chen.expectWhere("call", func(f frame) bool { return f.str("meta", "call_duration_s") == "95" && f.str("meta", "talk_ended_at") != "" })
+	chen.expectWhere("call", func(f frame) bool {
+		return f.str("meta", "call_duration_s") == "95" && f.str("meta", "talk_ended_at") != ""
+	})
 	// Then the voicemail (offered as the slot frees, before the resolved
 	// frame): the agent gets it with the recording, and no call is made.
 	chen.send(map[string]any{"type": "resolve", "conversation_id": conv})
