@@ -229,6 +229,9 @@ type InboxSettings struct {
 	Greeting string  `json:"greeting,omitempty"`
 	// Voice is a voice inbox's IVR (channels/twilio).
 	Voice *VoiceSettings `json:"voice,omitempty"`
+	// WhatsAppTemplates are a WhatsApp inbox's approved templates
+	// (whatsapp.go).
+	WhatsAppTemplates []WhatsAppTemplate `json:"whatsapp_templates,omitempty"`
 }
 
 // VoiceSettings configure a voice inbox's IVR: a language menu, then a topic
@@ -303,6 +306,10 @@ func (i InboxConfig) Validate() error {
 		if t.Name == "" {
 			f["topics"] = "every topic needs a name"
 		}
+	}
+	validTemplates(i.Settings.WhatsAppTemplates, f)
+	if len(i.Settings.WhatsAppTemplates) > 0 && i.Channel != ChannelWhatsApp {
+		f["whatsapp_templates"] = "only WhatsApp inboxes have templates"
 	}
 	switch i.Channel {
 	case ChannelSMS, ChannelWhatsApp, ChannelVoice:

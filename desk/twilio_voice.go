@@ -124,3 +124,45 @@ func (d *Desk) Voicemail(ctx context.Context, sid, recordingSid, url string, dur
 	}
 	return d.callMeta(ctx, c, map[string]string{"voicemail_url": url + ".mp3", "voicemail_duration_s": strconv.Itoa(durationS)})
 }
+
+// SendTemplate sends an approved WhatsApp template of the conversation's
+// inbox (by name or content sid) with its variables: the message stores the
+// rendered text and is delivered as Twilio content (ContentSid and
+// ContentVariables), which WhatsApp allows also outside the 24-hour window.
+// A resent clientMsgID is stored once.
+func (d *Desk) SendTemplate(ctx context.Context, agent parley.Agent, convID int64, name string, vars map[string]string, clientMsgID string) (parley.Message, error) {
+	conv, err := d.db.Conversation(ctx, convID)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	if conv.Channel != parley.ChannelWhatsApp {
+		return parley.Message{}, parley.Invalid("Templates are sent in WhatsApp conversations only.", map[string]string{"template": "not a WhatsApp conversation"})
+	}
+	inbox, err := d.db.Inbox(ctx, conv.InboxID)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	tpl, ok := inbox.Template(name)
+	if !ok {
+		return parley.Message{}, parley.Invalid("Unknown template.", map[string]string{"template": "not a template of this inbox"})
+	}
+	body, contentVars, err := tpl.Render(vars)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	m, dup, err := d.db.AgentMessage(ctx, convID, agent, body, false, clientMsgID, false)
+	if err != nil || dup {
+		return m, err
+	}
+	if err := d.db.SetMessageTemplate(ctx, m.ID, tpl.ContentSid, contentVars); err != nil {
+		// Never deliver it as free text: mark it failed for the agent to resend.
+		d.setDelivery(ctx, conv, m.ID, parley.DeliveryFailed)
+		return m, err
+	}
+	return d.announceAndDeliver(ctx, agent, convID, m, false)
+}
+
+// MessageTemplate returns the content of a message sent as a template.
+func (d *Desk) MessageTemplate(ctx context.Context, messageID int64) (contentSid, variables string, ok bool, err error) {
+	return d.db.MessageTemplate(ctx, messageID)
+}

@@ -11,6 +11,7 @@ import { messageItem, conversationItem, offerCard, customerPanel, channelLabel, 
 import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
+import { TemplatePicker } from './templates.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -62,6 +63,7 @@ const api = new Api({ getToken: () => state.token });
 const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) });
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
+let templates = null; // WhatsApp template picker, made at boot (it needs the DOM)
 
 const el = {};
 
@@ -93,6 +95,7 @@ function boot() {
     renderAll({ force: true });
   });
 
+  templates = new TemplatePicker({ api, toast: (text, kind) => toast(text, kind) });
   bindLogin();
   bindApp();
   setInterval(tick, 1000);
@@ -505,6 +508,7 @@ function onResolved(f) {
 }
 
 function onError(f) {
+  if (templates) templates.refresh(); // a refused WhatsApp reply: the window may have closed
   const ref = f.ref ? String(f.ref) : '';
   const text = f.message || t('error.generic', { code: f.code || 'error' });
   if (ref) {
@@ -998,6 +1002,7 @@ function renderThread({ scroll } = {}) {
   el.conversationMain.hidden = !th;
   if (!th) {
     el.thread.replaceChildren();
+    if (templates) templates.render(null);
     renderCustomer();
     return;
   }
@@ -1025,6 +1030,7 @@ function renderThread({ scroll } = {}) {
   el.replyPrivate.disabled = !open;
   el.resolve.disabled = !open || Boolean(th.resolving);
   el.disposition.disabled = !open;
+  if (templates) templates.render(th);
   renderTyping();
   renderCustomer();
 }

@@ -28,6 +28,7 @@ type Backend interface {
 	LastInboundAt(ctx context.Context, customerID, inboxID int64) (time.Time, bool, error)
 	SetCustomerPhone(ctx context.Context, customerID int64, phone, region string, attrs map[string]string) error
 	CustomerIdentities(ctx context.Context, customerID int64) ([]parley.Identity, error)
+	MessageTemplate(ctx context.Context, messageID int64) (contentSid, variables string, ok bool, err error)
 
 	// Voice.
 	StartCall(ctx context.Context, inboxID int64, sid, caller string) (state string, convID int64, lang string, err error)
