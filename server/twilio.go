@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channels/twilio"
 	"github.com/parleyhq/parley/internal/web"
 )
 
@@ -75,6 +76,62 @@ func (s *Server) handleSendTemplate() http.Handler {
 			return err
 		}
 		web.JSON(w, http.StatusCreated, m)
+		return nil
+	})
+}
+
+// handleSoftphone tells the console whether the browser softphone is
+// configured, where the Twilio Voice SDK is, and the agent's identity.
+func (s *Server) handleSoftphone() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		agent := agentFrom(ctx)
+		enabled, sdk := s.Twilio.SoftphoneConfig()
+		out := map[string]any{"enabled": enabled}
+		if enabled {
+			ep, err := s.Desk.AgentVoiceEndpoint(ctx, agent.ID)
+			if err != nil {
+				return err
+			}
+			id := twilio.SoftphoneIdentity(agent.ID)
+			out["sdk_url"], out["identity"], out["endpoint"] = sdk, id, ep
+			out["takes_calls"] = ep == "client:"+id
+		}
+		web.JSON(w, http.StatusOK, out)
+		return nil
+	})
+}
+
+// handleVoiceToken mints the agent's Twilio Voice access token; with
+// "take_calls": true the agent's voice endpoint becomes their browser
+// (client:<identity>), so accepted calls ring in the console.
+func (s *Server) handleVoiceToken() http.Handler {
+	type request struct {
+		TakeCalls bool `json:"take_calls"`
+	}
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		agent := agentFrom(ctx)
+		var req request
+		if r.ContentLength != 0 {
+			if err := web.Decode(w, r, &req); err != nil {
+				return err
+			}
+		}
+		token, identity, exp, err := s.Twilio.VoiceToken(agent.ID)
+		if err != nil {
+			return err
+		}
+		if req.TakeCalls {
+			if err := s.Desk.SetAgentVoiceEndpoint(ctx, agent.ID, "client:"+identity); err != nil {
+				return err
+			}
+		}
+		ep, err := s.Desk.AgentVoiceEndpoint(ctx, agent.ID)
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, map[string]any{"token": token, "identity": identity, "expires_at": exp.UTC(), "endpoint": ep})
 		return nil
 	})
 }

@@ -12,6 +12,7 @@ import { Gamification } from './gamification.js';
 import { Cockpit } from './wallboard.js';
 import { Inboxes } from './inboxes.js';
 import { TemplatePicker } from './templates.js';
+import { Softphone } from './softphone.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -64,6 +65,7 @@ const game = new Gamification({ api, toast: (text, kind) => toast(text, kind) })
 const cockpit = new Cockpit({ api, getToken: () => state.token, toast: (text, kind) => toast(text, kind) }); // supervisors' wallboard and reports
 const inboxes = new Inboxes({ api }); // admins' inbox list with email status
 let templates = null; // WhatsApp template picker, made at boot (it needs the DOM)
+let softphone = null; // browser softphone panel, when the server configures one
 
 const el = {};
 
@@ -96,6 +98,7 @@ function boot() {
   });
 
   templates = new TemplatePicker({ api, toast: (text, kind) => toast(text, kind) });
+  softphone = new Softphone({ api, toast: (text, kind) => toast(text, kind) });
   bindLogin();
   bindApp();
   setInterval(tick, 1000);
@@ -191,6 +194,7 @@ function startSession(agent) {
   game.start(state.agent);
   cockpit.start(state.agent);
   inboxes.start(state.agent);
+  if (softphone) softphone.start();
 }
 
 function connect() {
@@ -229,6 +233,7 @@ function stopSession() {
   game.stop();
   cockpit.stop();
   inboxes.stop();
+  if (softphone) softphone.stop();
 }
 
 function sessionEnded() {

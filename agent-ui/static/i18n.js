@@ -418,7 +418,8 @@ const STRINGS = /* i18n:begin */ {
     "softphone.in_call": "In call",
     "softphone.answer": "Answer",
     "softphone.hangup": "Hang up",
-    "softphone.error": "Softphone unavailable: {reason}"
+    "softphone.error": "Softphone unavailable: {reason}",
+    "softphone.take_calls": "Take calls in this browser"
   },
   "zh-CN": {
     "app.title": "Parley — 坐席工作台",
@@ -826,7 +827,8 @@ const STRINGS = /* i18n:begin */ {
     "softphone.in_call": "通话中",
     "softphone.answer": "接听",
     "softphone.hangup": "挂断",
-    "softphone.error": "软电话不可用：{reason}"
+    "softphone.error": "软电话不可用：{reason}",
+    "softphone.take_calls": "在此浏览器接听来电"
   }
 } /* i18n:end */;
 

@@ -92,8 +92,10 @@ type Config struct {
 	// Jobs runs the connect jobs (with retries); nil connects at once,
 	// without retries.
 	Jobs Jobs
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Softphone configures the browser softphone (softphone.go).
+	Softphone Softphone
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Channel serves Twilio inboxes (channels sms, whatsapp and voice).
@@ -103,6 +105,7 @@ type Channel struct {
 	http         *http.Client
 	connectEvery time.Duration
 	jobs         Jobs
+	softphone    Softphone
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -126,7 +129,7 @@ func New(backend Backend, c Config) (*Channel, error) {
 		}
 	}
 	return &Channel{backend: backend, publicURL: strings.TrimRight(c.PublicURL, "/"), http: hc,
-		connectEvery: c.ConnectEvery, jobs: c.Jobs, log: c.Log, now: c.Now}, nil
+		connectEvery: c.ConnectEvery, jobs: c.Jobs, softphone: c.Softphone, log: c.Log, now: c.Now}, nil
 }
 
 // Routes registers the webhooks and, wrapped in admin (the server's

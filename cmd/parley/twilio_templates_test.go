@@ -118,13 +118,7 @@ func TestConsoleInBrowserSendsAWhatsAppTemplateWhenTheWindowIsClosed(t *testing.
 	te := newTwilioEnv(t)
 	inbox := te.createInbox(t, "whatsapp", "Billing", whatsAppTemplates())
 	agent := newBrowser(t)
-	step(t, agent, "log in and go available",
-		chromedp.Navigate(te.srv.base+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("login-email")),
-		chromedp.SendKeys(chromedp.ID("login-email"), "agent1@parley.test"),
-		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("presence")),
+	consoleLogin(t, agent, te.srv.base, "agent1@parley.test",
 		chromedp.SetValue(chromedp.ID("presence"), "available"),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Evaluate[bool](`document.getElementById('presence').dispatchEvent(new Event('change', {bubbles: true}))`)(ctx, tg)
