@@ -166,3 +166,52 @@ func (d *Desk) SendTemplate(ctx context.Context, agent parley.Agent, convID int6
 func (d *Desk) MessageTemplate(ctx context.Context, messageID int64) (contentSid, variables string, ok bool, err error) {
 	return d.db.MessageTemplate(ctx, messageID)
 }
+
+// StartVoiceSurvey starts the post-call survey of a call whose talk just
+// ended (the caller is still on the line): when a survey applies to its
+// conversation, the request is created (linked to the conversation, its
+// agents, queue and customer) and its first question returned in locale.
+func (d *Desk) StartVoiceSurvey(ctx context.Context, sid, locale string) (twilio.VoiceSurvey, bool, error) {
+	c, err := d.db.Call(ctx, sid)
+	if err != nil || c.ConversationID == 0 {
+		return twilio.VoiceSurvey{}, false, err
+	}
+	r, sv, ok, err := d.db.StartSurvey(ctx, c.ConversationID)
+	if err != nil || !ok {
+		return twilio.VoiceSurvey{}, false, err
+	}
+	q := sv.Questions[0]
+	lo, hi, _ := q.Range()
+	d.log.Info("voice survey started", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "call_sid", sid)
+	return twilio.VoiceSurvey{RequestID: r.ID, Intro: sv.Intro.In(locale), Question: q.Text.In(locale), Lo: lo, Hi: hi}, true, nil
+}
+
+// AnswerVoiceSurvey records the keypad answer of a call's survey. A key out
+// of the question's range records nothing: ok is false and again is the
+// question to ask again (in locale). A replayed answer (same call) is
+// accepted again without recording anything; an answered or expired
+// request is ECONFLICT or EINVALID.
+func (d *Desk) AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (bool, twilio.VoiceSurvey, error) {
+	c, err := d.db.Call(ctx, sid)
+	if err != nil {
+		return false, twilio.VoiceSurvey{}, err
+	}
+	r, sv, err := d.db.SurveyRequest(ctx, requestID)
+	if err != nil {
+		return false, twilio.VoiceSurvey{}, err
+	}
+	if r.ConversationID != c.ConversationID || r.Channel != parley.ChannelVoice {
+		return false, twilio.VoiceSurvey{}, parley.Errorf(parley.ENOTFOUND, "survey %d not found.", requestID)
+	}
+	q := sv.Questions[0]
+	score, err := strconv.Atoi(digits)
+	if err != nil || q.CheckScore(score) != nil {
+		lo, hi, _ := q.Range()
+		return false, twilio.VoiceSurvey{RequestID: r.ID, Question: q.Text.In(locale), Lo: lo, Hi: hi}, nil
+	}
+	if _, _, err := d.db.AnswerSurvey(ctx, requestID, answersFor(sv, score, ""), "call:"+sid); err != nil {
+		return false, twilio.VoiceSurvey{}, err
+	}
+	d.log.Info("survey answered", "survey_request_id", requestID, "conversation_id", r.ConversationID, "channel", parley.ChannelVoice)
+	return true, twilio.VoiceSurvey{}, nil
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/surveys"
 )
 
 // Modes a caller may choose after the queue's maximum wait (twilio_calls.mode
@@ -140,4 +141,21 @@ func (db *DB) CallbackPlaced(ctx context.Context, sid string, attempt int, newSi
 		return nil
 	})
 	return c, err
+}
+
+// StartSurvey creates, at the end of a call's talk, the survey request of a
+// voice conversation when an enabled survey applies (its channels and
+// queues, the frequency cap), as a resolution would; ok is false when none
+// applies or the conversation was surveyed already.
+func (db *DB) StartSurvey(ctx context.Context, convID int64) (r SurveyRequest, s surveys.Survey, ok bool, err error) {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		defs, err := surveysIn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		sent, found, err := db.surveyFor(ctx, tx, convID, defs, func(SurveyRequest, surveys.Survey) string { return "" })
+		r, s, ok = sent.Request, sent.Survey, found
+		return err
+	})
+	return r, s, ok, err
 }

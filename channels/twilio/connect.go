@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -94,7 +95,9 @@ func (c *Channel) ConnectCall(ctx context.Context, sid string, attempt int) erro
 	}
 	l := findLanguage(languages(inbox), call.Language)
 	from := strings.TrimPrefix(inbox.Twilio.From, "whatsapp:")
-	dial := &twiml.VoiceDial{CallerId: from, InnerElements: []twiml.Element{endpointNoun(ep)}}
+	dial := &twiml.VoiceDial{CallerId: from, InnerElements: []twiml.Element{endpointNoun(ep)},
+		// When the agent's leg ends the caller stays for the survey.
+		Action: c.webhookURL(inbox.ID, "/voice/after-dial", url.Values{"lang": {l.Skill}})}
 	if v := inbox.Settings.Voice; v != nil && v.Record {
 		dial.Record = "record-from-answer-dual"
 		dial.RecordingStatusCallback = c.webhookURL(inbox.ID, "/voice/recording", nil)

@@ -44,6 +44,8 @@ type Backend interface {
 	OfferOverflow(ctx context.Context, sid string) (bool, error)
 	ChooseCallMode(ctx context.Context, sid, mode string) (bool, error)
 	Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error
+	StartVoiceSurvey(ctx context.Context, sid, locale string) (VoiceSurvey, bool, error)
+	AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (ok bool, again VoiceSurvey, err error)
 	EndCall(ctx context.Context, sid, status string, durationS int) error
 	CallRecording(ctx context.Context, sid, url string, durationS int) error
 	AgentVoiceEndpoint(ctx context.Context, agentID int64) (string, error)
@@ -149,6 +151,8 @@ func (c *Channel) Routes(mux *http.ServeMux, admin func(http.Handler) http.Handl
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/status", c.webhook(voice, c.handleCallStatus))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/recording", c.webhook(voice, c.handleRecording))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/voicemail", c.webhook(voice, c.handleVoicemailDone))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/after-dial", c.webhook(voice, c.handleAfterDial))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/survey", c.webhook(voice, c.handleSurveyDigits))
 	mux.Handle("GET /api/v1/agents/{id}/voice-endpoint", admin(c.handleGetVoiceEndpoint()))
 	mux.Handle("PUT /api/v1/agents/{id}/voice-endpoint", admin(c.handleSetVoiceEndpoint()))
 }

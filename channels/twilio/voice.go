@@ -25,6 +25,9 @@ type voiceTexts struct {
 	// callbackOK confirms a callback; voicemail asks for the message;
 	// calledBack greets a customer Parley calls back.
 	overflow, overflowNoCallback, callbackOK, voicemail, calledBack string
+	// surveyKeys asks for a key from {lo} to {hi} (surveyTwoDigits when
+	// the scale reaches 10); surveyThanks ends the survey.
+	surveyKeys, surveyTwoDigits, surveyThanks string
 }
 
 var builtinTexts = map[string]voiceTexts{
@@ -36,7 +39,10 @@ var builtinTexts = map[string]voiceTexts{
 		overflowNoCallback: "Sorry for the wait. To leave a voicemail, press 2. To keep holding, stay on the line.",
 		callbackOK:         "Thank you. We will call you back at this number when an agent is free. Goodbye.",
 		voicemail:          "Please leave your message after the tone. Press the pound key or hang up when you are done.",
-		calledBack:         "Hello, we are calling you back as you asked. Connecting you to an agent."},
+		calledBack:         "Hello, we are calling you back as you asked. Connecting you to an agent.",
+		surveyKeys:         "Please press a key from {lo} to {hi}.",
+		surveyTwoDigits:    "Please enter a number from {lo} to {hi}, then press the pound key.",
+		surveyThanks:       "Thank you for your feedback. Goodbye."},
 	"zh": {say: "cmn-CN", voice: "Polly.Zhiyu", prompt: "中文服务请按{digit}。", menuItem: "{label}请按{digit}。",
 		hold:  "感谢您的来电。您现在排在第{position}位，请稍候。",
 		retry: "对不起，您的选择无效。", sorry: "对不起，现在无法接通，请稍后再拨。", goodbye: "感谢您的来电，再见。",
@@ -44,7 +50,10 @@ var builtinTexts = map[string]voiceTexts{
 		overflowNoCallback: "抱歉让您久等。留言请按2；继续等待请不要挂机。",
 		callbackOK:         "谢谢。客服有空时我们会回电到这个号码。再见。",
 		voicemail:          "请在提示音后留言，结束后请按井号键或挂机。",
-		calledBack:         "您好，我们按您的要求回电，正在为您转接客服。"},
+		calledBack:         "您好，我们按您的要求回电，正在为您转接客服。",
+		surveyKeys:         "请按{lo}到{hi}之间的数字键。",
+		surveyTwoDigits:    "请输入{lo}到{hi}之间的数字，然后按井号键。",
+		surveyThanks:       "感谢您的反馈，再见。"},
 }
 
 // language is one IVR language with its texts resolved.
@@ -221,21 +230,26 @@ func (c *Channel) topicMenu(inbox parley.InboxConfig, l language, try int, befor
 
 var digitsPattern = regexp.MustCompile(`^[0-9*#]{0,20}$`)
 
+// parseGather reads a <Gather> action: the call and the keys pressed.
+func parseGather(form url.Values) (callParams, string, error) {
+	p, err := parseCall(form)
+	if err != nil {
+		return p, "", err
+	}
+	digits, err := one(form, "Digits")
+	if err == nil && !digitsPattern.MatchString(digits) {
+		err = parley.Invalid("Invalid Twilio gather.", map[string]string{"Digits": "keypad digits only"})
+	}
+	return p, digits, err
+}
+
 // maxTries bounds how often a menu is repeated after an invalid key.
 const maxTries = 3
 
 // handleGather takes a menu choice: the language, then the topic; then
 // the call is enqueued.
 func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, inbox parley.InboxConfig, form url.Values) {
-	p, err := parseCall(form)
-	if err != nil {
-		web.Error(w, r, c.log, err)
-		return
-	}
-	digits, err := one(form, "Digits")
-	if err == nil && !digitsPattern.MatchString(digits) {
-		err = parley.Invalid("Invalid Twilio gather.", map[string]string{"Digits": "keypad digits only"})
-	}
+	p, digits, err := parseGather(form)
 	if err != nil {
 		web.Error(w, r, c.log, err)
 		return

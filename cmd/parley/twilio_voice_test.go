@@ -271,3 +271,71 @@ func TestTwilioCallerAfterMaxWaitGetsACallbackOrLeavesAVoicemail(t *testing.T) {
 		t.Errorf("%d voicemail messages; want 1", n)
 	}
 }
+
+// attr returns the value of the first attribute name="…" in a TwiML
+// document, unescaped.
+func attr(t *testing.T, doc, name string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(doc, " "+name+`="`)
+	if !ok {
+		t.Fatalf("no %s in %s", name, doc)
+	}
+	v, _, _ := strings.Cut(after, `"`)
+	return strings.ReplaceAll(v, "&amp;", "&")
+}
+
+func TestTwilioCallerAnswersThePostCallSurveyWithTheKeypad(t *testing.T) {
+	te := newTwilioEnv(t)
+	te.srv.createSurvey(t, te.admin, "csat", 0, "voice")
+	inbox := te.createInbox(t, "voice", "General", voiceSettings(t, te))
+	chen := te.voiceAgent(t, "agent3@parley.test", "+14155550142")
+	call := te.newCall(inbox, twCustomer)
+	call.post(t, "", "ringing")
+	call.post(t, "/gather?step=language&try=1", "in-progress", "Digits", "2") // 中文
+	call.post(t, "/gather?lang=zh&step=menu&try=1", "in-progress", "Digits", "2")
+	_, conv := acceptNext(t, chen)
+	upd, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "call-update" })
+	if !ok {
+		t.Fatal("call not connected")
+	}
+	afterDial := attr(t, upd.Form.Get("Twiml"), "action")
+	if !strings.Contains(afterDial, "/voice/after-dial") || !strings.Contains(afterDial, "lang=zh") {
+		t.Fatalf("the agent's <Dial> has action %q", afterDial)
+	}
+	// The agent hangs up; the caller stays for the survey, in Chinese.
+	r := te.post(t, afterDial, call.form("in-progress", "DialCallStatus", "completed", "DialCallDuration", "61"))
+	if !strings.Contains(r.Body, "<Gather") || !strings.Contains(r.Body, "您对本次服务满意吗？") || !strings.Contains(r.Body, "请按1到5") ||
+		!strings.Contains(r.Body, `numDigits="1"`) {
+		t.Fatalf("survey: %s", r.Body)
+	}
+	surveyURL := attr(t, r.Body, "action")
+	// 7 is out of range: asked again; 4 is recorded.
+	if r := te.post(t, surveyURL, call.form("in-progress", "Digits", "7")); !strings.Contains(r.Body, "<Gather") || !strings.Contains(r.Body, "对不起") {
+		t.Fatalf("survey after 7: %s", r.Body)
+	}
+	for range 2 { // a replay records nothing more
+		if r := te.post(t, surveyURL, call.form("in-progress", "Digits", "4")); !strings.Contains(r.Body, "感谢您的反馈") || !strings.Contains(r.Body, "<Hangup") {
+			t.Fatalf("survey after 4: %s", r.Body)
+		}
+	}
+	chenID := te.agentID(t, te.srv.login(t, "agent3@parley.test"))
+	if n := te.count(t, `SELECT count(*) FROM survey_requests r JOIN survey_answers a ON a.request_id = r.id
+		WHERE r.conversation_id = $1::bigint AND r.channel = 'voice' AND r.status = 'answered' AND a.score = 4 AND a.kind = 'csat'
+			AND r.queue_id = $2::bigint AND $3::bigint = ANY(r.agent_ids)`, conv, te.queueID(t, "Technical"), chenID); n != 1 {
+		t.Errorf("%d answered voice surveys with score 4 for the conversation, its queue and agent; want 1", n)
+	}
+	if n := te.count(t, `SELECT count(*) FROM survey_answers`); n != 1 {
+		t.Errorf("%d answers; want 1", n)
+	}
+	// Resolving afterwards sends no second survey.
+	chen.send(map[string]any{"type": "resolve", "conversation_id": conv})
+	chen.expect("resolved")
+	time.Sleep(700 * time.Millisecond)
+	if n := te.count(t, `SELECT count(*) FROM survey_requests`); n != 1 {
+		t.Errorf("%d survey requests; want 1", n)
+	}
+	// A caller who hung up before the agent gets no survey.
+	if r := te.post(t, afterDial, call.form("completed", "DialCallStatus", "completed")); strings.Contains(r.Body, "<Gather") {
+		t.Errorf("survey offered after the caller hung up: %s", r.Body)
+	}
+}
