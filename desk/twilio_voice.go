@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/bus"
@@ -85,6 +86,17 @@ func (d *Desk) RequeueCall(ctx context.Context, sid string, attempt int, reason 
 // a voicemail now (once, after the queue's max_wait_s).
 func (d *Desk) OfferOverflow(ctx context.Context, sid string) (bool, error) {
 	return d.db.OfferOverflow(ctx, sid)
+}
+
+// OverflowAt returns when a waiting call reaches its queue's maximum wait.
+func (d *Desk) OverflowAt(ctx context.Context, sid string) (time.Time, bool, error) {
+	return d.db.OverflowAt(ctx, sid)
+}
+
+// WhileWaiting runs fn while the call still waits, holding it from the
+// connector.
+func (d *Desk) WhileWaiting(ctx context.Context, sid string, fn func(twilio.Call) error) (bool, error) {
+	return d.db.WhileWaiting(ctx, sid, func(c postgres.Call) error { return fn(twilioCall(c)) })
 }
 
 // ChooseCallMode records a waiting caller's choice of a callback or a

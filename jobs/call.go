@@ -22,7 +22,9 @@ const MaxConnectRetries = 3
 
 type callPayload struct {
 	CallSid string `json:"call_sid"`
-	Attempt int    `json:"attempt"`
+	Attempt int    `json:"attempt,omitempty"`
+	// AtUS is when an overflow is due, in Unix microseconds.
+	AtUS int64 `json:"at_us,omitempty"`
 }
 
 // EnqueueCallConnect queues connect attempt attempt of a call. The task id
@@ -56,12 +58,33 @@ func registerCall(mux *asynq.ServeMux, h Handlers) {
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("decode %s payload: %v: %w", TypeCallConnect, err, asynq.SkipRetry)
 		}
-		err := h.ConnectCall(ctx, p.CallSid, p.Attempt)
-		if c := parley.ErrorCode(err); c == parley.ENOTFOUND || c == parley.EINVALID {
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-		}
-		return err
+		return permanent(h.ConnectCall(ctx, p.CallSid, p.Attempt))
 	})
+	if h.CallOverflow == nil {
+		return
+	}
+	mux.HandleFunc(TypeCallOverflow, func(ctx context.Context, t *asynq.Task) error {
+		var p callPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("decode %s payload: %v: %w", TypeCallOverflow, err, asynq.SkipRetry)
+		}
+		if wait := time.Until(time.UnixMicro(p.AtUS)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		return permanent(h.CallOverflow(ctx, p.CallSid))
+	})
+}
+
+// permanent marks EINVALID and ENOTFOUND errors as not to be retried.
+func permanent(err error) error {
+	if c := parley.ErrorCode(err); c == parley.ENOTFOUND || c == parley.EINVALID {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
 }
 
 // callFailed tells h.ConnectCallFailed about a connect job that will not be
@@ -71,4 +94,23 @@ func callFailed(ctx context.Context, h Handlers, t *asynq.Task, err error) {
 	if h.ConnectCallFailed != nil && json.Unmarshal(t.Payload(), &p) == nil {
 		h.ConnectCallFailed(ctx, p.CallSid, p.Attempt, err)
 	}
+}
+
+// TypeCallOverflow interrupts a waiting caller's hold music when they reach
+// their queue's maximum wait, so the callback/voicemail offer comes on
+// time.
+const TypeCallOverflow = "call:overflow"
+
+// ScheduleCallOverflow schedules the overflow of a waiting call at at (once
+// per call: the task id names it). asynq schedules by whole seconds, so the
+// handler waits for the instant.
+func (c *Client) ScheduleCallOverflow(ctx context.Context, sid string, at time.Time) error {
+	payload, _ := json.Marshal(callPayload{CallSid: sid, AtUS: at.UnixMicro()})
+	_, err := c.c.EnqueueContext(ctx, asynq.NewTask(TypeCallOverflow, payload),
+		asynq.Queue(c.queue), asynq.TaskID("call-overflow:"+sid), asynq.ProcessAt(at),
+		asynq.MaxRetry(2), asynq.Timeout(30*time.Second), asynq.Retention(time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }

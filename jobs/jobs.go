@@ -61,6 +61,9 @@ type Handlers struct {
 	// ConnectCallFailed is told when its retries are exhausted.
 	ConnectCall       func(ctx context.Context, sid string, attempt int) error
 	ConnectCallFailed func(ctx context.Context, sid string, attempt int, err error)
+	// CallOverflow offers a waiting caller a callback or a voicemail at
+	// their queue's maximum wait.
+	CallOverflow func(ctx context.Context, sid string) error
 }
 
 // Worker processes jobs until its context ends, then drains.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
@@ -158,4 +159,37 @@ func (db *DB) StartSurvey(ctx context.Context, convID int64) (r SurveyRequest, s
 		return err
 	})
 	return r, s, ok, err
+}
+
+// OverflowAt returns when a waiting call reaches its queue's max_wait_s (ok
+// false when the queue has none).
+func (db *DB) OverflowAt(ctx context.Context, sid string) (at time.Time, ok bool, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT t.queued_at + make_interval(secs => q.max_wait_s)
+		FROM twilio_calls t JOIN conversations v ON v.id = t.conversation_id JOIN queues q ON q.id = v.queue_id
+		WHERE t.call_sid = $1 AND t.queued_at IS NOT NULL AND q.max_wait_s > 0`, sid).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	} else if err != nil {
+		return time.Time{}, false, fmt.Errorf("overflow time of call %s: %w", sid, err)
+	}
+	return at, true, nil
+}
+
+// WhileWaiting runs fn while holding the row of a call that still waits in
+// its queue (state queued, conversation queued) and was not offered a
+// callback or voicemail yet, so the connector cannot claim it meanwhile (it
+// skips locked rows). ran is false, and fn not called, otherwise.
+func (db *DB) WhileWaiting(ctx context.Context, sid string, fn func(Call) error) (ran bool, err error) {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := scanCall(tx.QueryRow(ctx, `SELECT `+callCols("t.")+` FROM twilio_calls t JOIN conversations v ON v.id = t.conversation_id
+			WHERE t.call_sid = $1 AND t.state = 'queued' AND t.overflow_offered_at IS NULL AND v.status = 'queued' FOR UPDATE OF t`, sid))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("lock waiting call %s: %w", sid, err)
+		}
+		ran = true
+		return fn(c)
+	})
+	return ran, err
 }

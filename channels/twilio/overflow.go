@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/web"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/twiml"
 )
 
@@ -90,4 +92,54 @@ func (c *Channel) handleVoicemailDone(w http.ResponseWriter, r *http.Request, in
 	}
 	l := findLanguage(languages(inbox), r.URL.Query().Get("lang"))
 	c.voiceDoc(w, r, []twiml.Element{l.say(l.goodbye), &twiml.VoiceHangup{}})
+}
+
+// scheduleOverflow sets the job that interrupts the caller's hold music at
+// their queue's maximum wait (without it the offer waits for the end of the
+// music). Failing to schedule it only delays the offer to the next hold
+// turn.
+func (c *Channel) scheduleOverflow(ctx context.Context, sid string) {
+	if c.jobs == nil {
+		return
+	}
+	at, ok, err := c.backend.OverflowAt(ctx, sid)
+	if err == nil && ok {
+		err = c.jobs.ScheduleCallOverflow(ctx, sid, at)
+	}
+	if err != nil {
+		c.log.Warn("schedule call overflow", "call_sid", sid, "error", err)
+	}
+}
+
+// CallOverflow is the job run at a waiting caller's maximum wait: it
+// redirects the call to the hold loop (REST UpdateCall with the hold URL),
+// which offers the callback or voicemail at once. A call no longer waiting,
+// or offered already, is left alone; the call is held from the connector
+// meanwhile, so an agent's <Dial> is never overwritten.
+func (c *Channel) CallOverflow(ctx context.Context, sid string) error {
+	call, err := c.backend.CallInfo(ctx, sid)
+	if err != nil {
+		return err
+	}
+	inbox, err := c.backend.Inbox(ctx, call.InboxID)
+	if err != nil {
+		return err
+	}
+	if inbox.Twilio == nil {
+		return parley.Errorf(parley.EINVALID, "Inbox %d has no Twilio account.", inbox.ID)
+	}
+	l := findLanguage(languages(inbox), call.Language)
+	ran, err := c.backend.WhileWaiting(ctx, sid, func(Call) error {
+		p := &api.UpdateCallParams{}
+		p.SetUrl(c.webhookURL(inbox.ID, "/voice/hold", url.Values{"lang": {l.Skill}}))
+		p.SetMethod(http.MethodPost)
+		if _, err := c.rest(inbox.Twilio).Api.UpdateCall(sid, p); err != nil {
+			return restError("call redirect", err)
+		}
+		return nil
+	})
+	if ran && err == nil {
+		c.log.Info("waiting caller reached the maximum wait", "call_sid", sid, "conversation_id", call.ConversationID)
+	}
+	return err
 }

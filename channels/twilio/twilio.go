@@ -43,6 +43,8 @@ type Backend interface {
 	CallbackPlaced(ctx context.Context, sid string, attempt int, newSid string) error
 	OfferOverflow(ctx context.Context, sid string) (bool, error)
 	ChooseCallMode(ctx context.Context, sid, mode string) (bool, error)
+	OverflowAt(ctx context.Context, sid string) (time.Time, bool, error)
+	WhileWaiting(ctx context.Context, sid string, fn func(Call) error) (bool, error)
 	Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error
 	StartVoiceSurvey(ctx context.Context, sid, locale string) (VoiceSurvey, bool, error)
 	AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (ok bool, again VoiceSurvey, err error)
@@ -71,6 +73,7 @@ type Call struct {
 // Jobs queues the connect job of a call (jobs.Client).
 type Jobs interface {
 	EnqueueCallConnect(ctx context.Context, sid string, attempt int) error
+	ScheduleCallOverflow(ctx context.Context, sid string, at time.Time) error
 }
 
 // DefaultAPIBase is Twilio's REST API.

@@ -348,6 +348,7 @@ func (c *Channel) enqueueCall(ctx context.Context, inbox parley.InboxConfig, p c
 	if err := c.backend.QueueCall(ctx, p.Sid, rcpt.Conversation.ID, l.Skill); err != nil {
 		return nil, err
 	}
+	c.scheduleOverflow(ctx, p.Sid)
 	c.log.Info("call queued", "call_sid", p.Sid, "conversation_id", rcpt.Conversation.ID, "language", l.Skill, "topic", topic)
 	return c.holdVerbs(ctx, inbox, p, rcpt.Conversation.ID, l)
 }

@@ -171,7 +171,7 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
 		Log: log.With("component", "sla")})
 	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire,
-		ConnectCall: tw.ConnectCall, ConnectCallFailed: tw.ConnectCallFailed}, log)
+		ConnectCall: tw.ConnectCall, ConnectCallFailed: tw.ConnectCallFailed, CallOverflow: tw.CallOverflow}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",

@@ -339,3 +339,36 @@ func TestTwilioCallerAnswersThePostCallSurveyWithTheKeypad(t *testing.T) {
 		t.Errorf("survey offered after the caller hung up: %s", r.Body)
 	}
 }
+
+func TestTwilioHoldMusicIsInterruptedAtTheQueuesMaximumWait(t *testing.T) {
+	te := newTwilioEnv(t)
+	inbox := te.createInbox(t, "voice", "General", nil)
+	if code := te.srv.do(t, "PATCH", "/api/v1/queues/"+te.queueID(t, "General"), te.admin, map[string]any{"max_wait_s": 1}, nil); code != 200 {
+		t.Fatalf("set max_wait_s: %d", code)
+	}
+	call := te.newCall(inbox, twCustomer)
+	start := time.Now()
+	if r := call.post(t, "", "ringing"); !strings.Contains(r.Body, "<Play") {
+		t.Fatalf("call not on hold: %s", r.Body)
+	}
+	// The caller is in the middle of the hold music: Parley redirects the
+	// call (REST) to the hold loop when the maximum wait is reached.
+	upd, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "call-update" })
+	if !ok {
+		t.Fatal("the call was not redirected at the maximum wait")
+	}
+	if took := time.Since(start); took < 900*time.Millisecond || took > 4*time.Second {
+		t.Errorf("redirected after %v; want about 1 s", took)
+	}
+	u := upd.Form.Get("Url")
+	if !strings.HasSuffix(upd.Path, "/Calls/"+call.sid+".json") || !strings.HasPrefix(u, twPublicURL+"/webhooks/twilio/"+inbox+"/voice/hold") || upd.Form.Has("Twiml") {
+		t.Fatalf("redirect %s: %v", upd.Path, upd.Form)
+	}
+	if r := te.post(t, u, call.form("in-progress")); !strings.Contains(r.Body, "step=overflow") {
+		t.Errorf("after the redirect: %s", r.Body)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := countKind(te.fake.Requests(), "call-update"); n != 1 {
+		t.Errorf("Twilio got %d redirects; want 1", n)
+	}
+}
