@@ -200,18 +200,25 @@ func (db *DB) QueueCall(ctx context.Context, sid string, convID int64, language 
 	return db.Call(ctx, sid)
 }
 
-// ClaimCallToConnect takes one queued call (or callback) whose conversation
-// an agent has accepted and moves it to connecting with the next connect
-// attempt, so exactly one instance hands it to the connect job. ok is false
-// when there is none.
+// StaleConnect is how long a call may stay connecting: longer than its
+// connect job's attempts and retries can take, so such a call was lost (an
+// instance died between claiming it and queuing its job) and is claimed
+// again with a new attempt.
+const StaleConnect = 5 * time.Minute
+
+// ClaimCallToConnect takes one queued call (or callback, or a call stuck
+// connecting for StaleConnect) whose conversation an agent has accepted and
+// moves it to connecting with the next connect attempt, so exactly one
+// instance hands it to the connect job. ok is false when there is none.
 func (db *DB) ClaimCallToConnect(ctx context.Context) (c Call, ok bool, err error) {
 	c, err = scanCall(db.pool.QueryRow(ctx, `UPDATE twilio_calls t SET state = 'connecting', agent_id = v.agent_id,
 			connect_attempt = t.connect_attempt + 1, updated_at = now()
 		FROM conversations v
 		WHERE t.call_sid = (SELECT c.call_sid FROM twilio_calls c JOIN conversations cv ON cv.id = c.conversation_id
-				WHERE c.state IN ('queued', 'callback') AND cv.status = 'assigned' ORDER BY c.queued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
-			AND v.id = t.conversation_id AND t.state IN ('queued', 'callback')
-		RETURNING `+callCols("t.")))
+				WHERE (c.state IN ('queued', 'callback') OR (c.state = 'connecting' AND c.updated_at < now() - $1 * interval '1 second'))
+					AND cv.status = 'assigned' ORDER BY c.queued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
+			AND v.id = t.conversation_id
+		RETURNING `+callCols("t."), StaleConnect.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
 	} else if err != nil {
