@@ -5,7 +5,7 @@
 // rendered as text.
 
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { t, onLanguageChange } from './i18n.js';
 
 
 export class Softphone {
@@ -28,6 +28,16 @@ export class Softphone {
     );
     const offers = document.getElementById('offers');
     if (offers) offers.before(this.el);
+    this.statusKey = null; // [key, params] of the status shown, to translate it again
+    onLanguageChange(() => this.relabel());
+  }
+
+  relabel() {
+    this.el.querySelector('#softphone-title').textContent = t('softphone.title');
+    this.answerBtn.textContent = t('softphone.answer');
+    this.hangupBtn.textContent = t('softphone.hangup');
+    this.takeBtn.textContent = t('softphone.take_calls');
+    if (this.statusKey) this.status.textContent = t(...this.statusKey);
   }
 
   // start asks the server whether the softphone is configured and, if so,
@@ -44,19 +54,19 @@ export class Softphone {
     if (!cfg || !cfg.enabled) return;
     this.el.hidden = false;
     this.takeBtn.hidden = Boolean(cfg.takes_calls);
-    this.setStatus(t('softphone.loading'));
+    this.setStatus('softphone.loading');
     try {
       await loadScript(cfg.sdk_url);
       if (!window.Twilio || !window.Twilio.Device) throw new Error('Twilio.Device missing');
       const { token } = await this.api.post('/agent/voice-token');
       this.device = new window.Twilio.Device(token, { closeProtection: true });
-      this.device.on('registered', () => this.setStatus(t('softphone.ready')));
-      this.device.on('error', (err) => this.setStatus(t('softphone.error', { reason: (err && err.message) || 'error' }), 'error'));
+      this.device.on('registered', () => this.setStatus('softphone.ready'));
+      this.device.on('error', (err) => this.setStatus('softphone.error', { reason: (err && err.message) || 'error' }, 'error'));
       this.device.on('incoming', (call) => this.incoming(call));
       this.device.on('tokenWillExpire', () => this.renew());
       await this.device.register();
     } catch (err) {
-      this.setStatus(t('softphone.error', { reason: (err && err.message) || 'error' }), 'error');
+      this.setStatus('softphone.error', { reason: (err && err.message) || 'error' }, 'error');
     }
   }
 
@@ -68,8 +78,10 @@ export class Softphone {
     this.el.hidden = true;
   }
 
-  setStatus(text, kind = 'info') {
-    this.status.textContent = text;
+  // setStatus shows t(key, params).
+  setStatus(key, params = {}, kind = 'info') {
+    this.statusKey = [key, params];
+    this.status.textContent = t(key, params);
     this.status.dataset.kind = kind;
   }
 
@@ -78,7 +90,7 @@ export class Softphone {
       const { token } = await this.api.post('/agent/voice-token');
       if (this.device) this.device.updateToken(token);
     } catch (err) {
-      this.setStatus(t('softphone.error', { reason: err.message || 'token' }), 'error');
+      this.setStatus('softphone.error', { reason: err.message || 'token' }, 'error');
     }
   }
 
@@ -94,7 +106,7 @@ export class Softphone {
   incoming(call) {
     this.call = call;
     const from = String((call.parameters && call.parameters.From) || '');
-    this.setStatus(t('softphone.incoming', { from }));
+    this.setStatus('softphone.incoming', { from });
     this.answerBtn.hidden = false;
     this.hangupBtn.hidden = false;
     const done = () => {
@@ -102,7 +114,7 @@ export class Softphone {
       this.call = null;
       this.answerBtn.hidden = true;
       this.hangupBtn.hidden = true;
-      this.setStatus(t('softphone.ready'));
+      this.setStatus('softphone.ready');
     };
     call.on('disconnect', done);
     call.on('cancel', done);
@@ -113,7 +125,7 @@ export class Softphone {
     if (!this.call) return;
     this.call.accept();
     this.answerBtn.hidden = true;
-    this.setStatus(t('softphone.in_call'));
+    this.setStatus('softphone.in_call');
   }
 
   hangup() {
