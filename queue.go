@@ -32,9 +32,12 @@ type Queue struct {
 	Paused bool `json:"paused"`
 	// ShortAbandonS: abandons quicker than this are left out of service
 	// level and abandon rate.
-	ShortAbandonS int       `json:"short_abandon_s"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ShortAbandonS int `json:"short_abandon_s"`
+	// MaxWaitS: a caller waiting this long is offered a callback or a
+	// voicemail (voice; 0: never).
+	MaxWaitS  int       `json:"max_wait_s"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ServiceLevel is a target such as 80% answered within 20 s.
@@ -103,6 +106,9 @@ func (q Queue) Validate() error {
 	}
 	if q.ShortAbandonS < 0 || q.ShortAbandonS > 600 {
 		f["short_abandon_s"] = "must be 0 to 600"
+	}
+	if q.MaxWaitS < 0 || q.MaxWaitS > 86400 {
+		f["max_wait_s"] = "must be 0 to 86400"
 	}
 	if q.MaxParallelOffers < 1 || q.MaxParallelOffers > 10 {
 		f["max_parallel_offers"] = "must be 1 to 10"
@@ -227,6 +233,9 @@ type InboxSettings struct {
 	// resolution of their latest conversation in the inbox reopens it
 	// instead of opening a new one (0: always a new one; not for voice).
 	ReopenWindowS int `json:"reopen_window_s,omitempty"`
+	// WhatsAppTemplates are a WhatsApp inbox's approved templates
+	// (whatsapp.go).
+	WhatsAppTemplates []WhatsAppTemplate `json:"whatsapp_templates,omitempty"`
 }
 
 // MaxReopenWindowS bounds InboxSettings.ReopenWindowS (30 days).
@@ -307,6 +316,10 @@ func (i InboxConfig) Validate() error {
 	}
 	if w := i.Settings.ReopenWindowS; w < 0 || w > MaxReopenWindowS || (w > 0 && i.Channel == ChannelVoice) {
 		f["reopen_window_s"] = "0 to 2592000 seconds (30 days); 0 for voice"
+	}
+	validTemplates(i.Settings.WhatsAppTemplates, f)
+	if len(i.Settings.WhatsAppTemplates) > 0 && i.Channel != ChannelWhatsApp {
+		f["whatsapp_templates"] = "only WhatsApp inboxes have templates"
 	}
 	switch i.Channel {
 	case ChannelSMS, ChannelWhatsApp, ChannelVoice:

@@ -20,6 +20,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -34,6 +35,17 @@ type UI struct {
 	index  *asset
 	widget *asset
 	demo   *template.Template
+	// softphoneOrigin is the origin of the Twilio Voice JS SDK when the
+	// browser softphone is configured (AllowSoftphone).
+	softphoneOrigin string
+}
+
+// AllowSoftphone lets the console load the Twilio Voice JS SDK from sdkURL's
+// origin and reach Twilio's voice servers (the browser softphone).
+func (u *UI) AllowSoftphone(sdkURL string) {
+	if p, err := url.Parse(sdkURL); err == nil && (p.Scheme == "https" || p.Scheme == "http") && validHost(p.Host) {
+		u.softphoneOrigin = p.Scheme + "://" + p.Host
+	}
 }
 
 // Demo is the data of the demo page.
@@ -148,7 +160,7 @@ func (u *UI) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch a {
 	case u.index:
-		h.Set("Content-Security-Policy", consoleCSP(r.Host))
+		h.Set("Content-Security-Policy", consoleCSP(r.Host, u.softphoneOrigin))
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 	case u.widget:
@@ -169,15 +181,23 @@ func allowMethod(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// consoleCSP allows the console's own scripts, styles and API only. The
+// consoleCSP allows the console's own scripts, styles and API (plus, when
+// configured, the Twilio Voice SDK and Twilio's voice servers). The
 // WebSocket is named explicitly because older browsers do not let 'self'
 // cover ws: and wss:.
-func consoleCSP(host string) string {
-	connect := "'self'"
+func consoleCSP(host, softphoneOrigin string) string {
+	connect, script := "'self'", "'self'"
 	if validHost(host) {
 		connect += " ws://" + host + " wss://" + host
 	}
-	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
+	if softphoneOrigin != "" {
+		// The Twilio Voice SDK: its script, Twilio's signalling and event
+		// servers.
+		script += " " + softphoneOrigin
+		connect += " https://*.twilio.com wss://*.twilio.com"
+	}
+	// Media: call recordings and voicemails are played from Twilio.
+	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self' data: https:; media-src 'self' https:; " +
 		"connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 

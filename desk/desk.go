@@ -293,6 +293,12 @@ func (d *Desk) Send(ctx context.Context, agent parley.Agent, convID int64, body 
 	if err != nil || dup {
 		return m, err
 	}
+	return d.announceAndDeliver(ctx, agent, convID, m, private)
+}
+
+// announceAndDeliver shows a stored agent message to the agent's consoles
+// and watchers and, unless private, queues its delivery.
+func (d *Desk) announceAndDeliver(ctx context.Context, agent parley.Agent, convID int64, m parley.Message, private bool) (parley.Message, error) {
 	conv, err := d.db.Conversation(ctx, convID)
 	if err != nil {
 		return m, err

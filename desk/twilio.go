@@ -152,13 +152,6 @@ func (d *Desk) CallPosition(ctx context.Context, convID int64) (pos int, status 
 	return pos, conv.Status, err
 }
 
-// ClaimCallToConnect takes one waiting call whose conversation an agent
-// accepted, for this instance to connect.
-func (d *Desk) ClaimCallToConnect(ctx context.Context) (sid string, inboxID, convID, agentID int64, ok bool, err error) {
-	c, ok, err := d.db.ClaimCallToConnect(ctx)
-	return c.Sid, c.InboxID, c.ConversationID, c.AgentID, ok, err
-}
-
 // CallConnected records the outcome of connecting a call to its agent
 // (failure "" for success: the talk starts now) and tells the agent.
 func (d *Desk) CallConnected(ctx context.Context, sid, failure string) error {

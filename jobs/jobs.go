@@ -59,6 +59,13 @@ type Handlers struct {
 	SLATimer func(ctx context.Context, clockID int64, kind string, at time.Time) error
 	// CustomerImport runs a stored CSV customer import (jobs/imports.go).
 	CustomerImport func(ctx context.Context, importID int64) error
+	// ConnectCall connects a call to its agent (jobs/call.go);
+	// ConnectCallFailed is told when its retries are exhausted.
+	ConnectCall       func(ctx context.Context, sid string, attempt int) error
+	ConnectCallFailed func(ctx context.Context, sid string, attempt int, err error)
+	// CallOverflow offers a waiting caller a callback or a voicemail at
+	// their queue's maximum wait.
+	CallOverflow func(ctx context.Context, sid string) error
 }
 
 // Worker processes jobs until its context ends, then drains.
@@ -80,6 +87,9 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 		DelayedTaskCheckInterval: 250 * time.Millisecond,
 		ShutdownTimeout:          10 * time.Second,
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if t.Type() == TypeCallConnect {
+				return connectRetryDelay(n)
+			}
 			// 1 s, 2 s, 4 s … capped at 5 minutes.
 			return min(time.Duration(1<<min(n, 9))*time.Second, 5*time.Minute)
 		},
@@ -87,6 +97,10 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			log.Warn("job failed", "type", t.Type(), "retry", retried, "max_retry", maxRetry, "error", err)
+			final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
+			if t.Type() == TypeCallConnect && final {
+				callFailed(ctx, h, t, err)
+			}
 			var p deliverPayload
 			if t.Type() == TypeDeliver && json.Unmarshal(t.Payload(), &p) == nil &&
 				(retried >= maxRetry || errors.Is(err, asynq.SkipRetry)) && h.DeliveryFailed != nil {
@@ -108,6 +122,7 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 	})
 	registerSLA(mux, h)
 	registerImport(mux, h)
+	registerCall(mux, h)
 	return &Worker{srv: srv, mux: mux}
 }
 

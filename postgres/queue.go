@@ -11,14 +11,14 @@ import (
 )
 
 const queueColumns = `id, name, media, priority, offer_timeout_s, max_parallel_offers, service_level, members, steps,
-	aging, proficiency_first, sticky_window_s, wrap_up_s, paused, short_abandon_s, created_at, updated_at`
+	aging, proficiency_first, sticky_window_s, wrap_up_s, paused, short_abandon_s, created_at, updated_at, max_wait_s`
 
 func scanQueue(row pgx.Row) (parley.Queue, error) {
 	var q parley.Queue
 	var media []string
 	err := row.Scan(&q.ID, &q.Name, &media, &q.Priority, &q.OfferTimeoutS, &q.MaxParallelOffers, &q.ServiceLevel,
 		&q.Members, &q.Steps, &q.Aging, &q.ProficiencyFirst, &q.StickyWindowS, &q.WrapUpS, &q.Paused, &q.ShortAbandonS,
-		&q.CreatedAt, &q.UpdatedAt)
+		&q.CreatedAt, &q.UpdatedAt, &q.MaxWaitS)
 	for _, m := range media {
 		q.Media = append(q.Media, parley.Media(m))
 	}
@@ -33,10 +33,10 @@ func (db *DB) CreateQueue(ctx context.Context, q *parley.Queue) error {
 		return err
 	}
 	got, err := scanQueue(db.pool.QueryRow(ctx, `INSERT INTO queues (name, media, priority, offer_timeout_s, max_parallel_offers, service_level, members, steps,
-			aging, proficiency_first, sticky_window_s, wrap_up_s, paused, short_abandon_s)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING `+queueColumns,
+			aging, proficiency_first, sticky_window_s, wrap_up_s, paused, short_abandon_s, max_wait_s)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING `+queueColumns,
 		q.Name, mediaStrings(q.Media), q.Priority, q.OfferTimeoutS, q.MaxParallelOffers, q.ServiceLevel, q.Members, q.Steps,
-		q.Aging, q.ProficiencyFirst, q.StickyWindowS, q.WrapUpS, q.Paused, q.ShortAbandonS))
+		q.Aging, q.ProficiencyFirst, q.StickyWindowS, q.WrapUpS, q.Paused, q.ShortAbandonS, q.MaxWaitS))
 	if isUniqueViolation(err, "queues_name_key") {
 		return parley.Invalid("Invalid queue.", map[string]string{"name": "already in use"})
 	} else if err != nil {
@@ -72,9 +72,9 @@ func (db *DB) UpdateQueue(ctx context.Context, q *parley.Queue) error {
 	}
 	got, err := scanQueue(db.pool.QueryRow(ctx, `UPDATE queues SET name = $2, media = $3, priority = $4, offer_timeout_s = $5,
 		max_parallel_offers = $6, service_level = $7, members = $8, steps = $9, aging = $10, proficiency_first = $11,
-		sticky_window_s = $12, wrap_up_s = $13, paused = $14, short_abandon_s = $15, updated_at = now() WHERE id = $1 RETURNING `+queueColumns,
+		sticky_window_s = $12, wrap_up_s = $13, paused = $14, short_abandon_s = $15, max_wait_s = $16, updated_at = now() WHERE id = $1 RETURNING `+queueColumns,
 		q.ID, q.Name, mediaStrings(q.Media), q.Priority, q.OfferTimeoutS, q.MaxParallelOffers, q.ServiceLevel, q.Members, q.Steps,
-		q.Aging, q.ProficiencyFirst, q.StickyWindowS, q.WrapUpS, q.Paused, q.ShortAbandonS))
+		q.Aging, q.ProficiencyFirst, q.StickyWindowS, q.WrapUpS, q.Paused, q.ShortAbandonS, q.MaxWaitS))
 	if isUniqueViolation(err, "queues_name_key") {
 		return parley.Invalid("Invalid queue.", map[string]string{"name": "already in use"})
 	} else if err != nil {

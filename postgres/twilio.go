@@ -144,12 +144,19 @@ type Call struct {
 	QueuedAt       time.Time
 	ConnectedAt    time.Time
 	EndedAt        time.Time
+	// ConnectAttempt numbers the hand-overs of the call to the connect job.
+	ConnectAttempt int
+	// Mode is what the caller chose after the queue's maximum wait: "",
+	// CallbackMode or VoicemailMode.
+	Mode string
+	// Direction is "inbound", or "outbound" for a call Parley placed.
+	Direction string
 }
 
 // callCols lists the call columns, qualified with alias ("" or "t.").
 func callCols(a string) string {
 	return a + `call_sid, ` + a + `inbox_id, COALESCE(` + a + `conversation_id, 0), ` + a + `caller, ` + a + `state, ` + a + `language, COALESCE(` +
-		a + `agent_id, 0), ` + a + `call_status, ` + a + `error, ` + a + `created_at, ` + a + `queued_at, ` + a + `connected_at, ` + a + `ended_at`
+		a + `agent_id, 0), ` + a + `call_status, ` + a + `error, ` + a + `created_at, ` + a + `queued_at, ` + a + `connected_at, ` + a + `ended_at, ` + a + `connect_attempt, ` + a + `mode, ` + a + `direction`
 }
 
 var callColumns = callCols("")
@@ -158,7 +165,7 @@ func scanCall(row pgx.Row) (Call, error) {
 	var c Call
 	var q, conn, end *time.Time
 	err := row.Scan(&c.Sid, &c.InboxID, &c.ConversationID, &c.Caller, &c.State, &c.Language, &c.AgentID, &c.CallStatus, &c.Error,
-		&c.CreatedAt, &q, &conn, &end)
+		&c.CreatedAt, &q, &conn, &end, &c.ConnectAttempt, &c.Mode, &c.Direction)
 	c.CreatedAt = c.CreatedAt.UTC()
 	c.QueuedAt, c.ConnectedAt, c.EndedAt = nullTime(q), nullTime(conn), nullTime(end)
 	return c, err
@@ -193,16 +200,25 @@ func (db *DB) QueueCall(ctx context.Context, sid string, convID int64, language 
 	return db.Call(ctx, sid)
 }
 
-// ClaimCallToConnect takes one queued call whose conversation an agent has
-// accepted and moves it to connecting, so exactly one instance connects it.
-// ok is false when there is none.
+// StaleConnect is how long a call may stay connecting: longer than its
+// connect job's attempts and retries can take, so such a call was lost (an
+// instance died between claiming it and queuing its job) and is claimed
+// again with a new attempt.
+const StaleConnect = 5 * time.Minute
+
+// ClaimCallToConnect takes one queued call (or callback, or a call stuck
+// connecting for StaleConnect) whose conversation an agent has accepted and
+// moves it to connecting with the next connect attempt, so exactly one
+// instance hands it to the connect job. ok is false when there is none.
 func (db *DB) ClaimCallToConnect(ctx context.Context) (c Call, ok bool, err error) {
-	c, err = scanCall(db.pool.QueryRow(ctx, `UPDATE twilio_calls t SET state = 'connecting', agent_id = v.agent_id, updated_at = now()
+	c, err = scanCall(db.pool.QueryRow(ctx, `UPDATE twilio_calls t SET state = 'connecting', agent_id = v.agent_id,
+			connect_attempt = t.connect_attempt + 1, updated_at = now()
 		FROM conversations v
 		WHERE t.call_sid = (SELECT c.call_sid FROM twilio_calls c JOIN conversations cv ON cv.id = c.conversation_id
-				WHERE c.state = 'queued' AND cv.status = 'assigned' ORDER BY c.queued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
-			AND v.id = t.conversation_id AND t.state = 'queued'
-		RETURNING `+callCols("t.")))
+				WHERE (c.state IN ('queued', 'callback') OR (c.state = 'connecting' AND c.updated_at < now() - $1 * interval '1 second'))
+					AND cv.status = 'assigned' ORDER BY c.queued_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
+			AND v.id = t.conversation_id
+		RETURNING `+callCols("t."), StaleConnect.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
 	} else if err != nil {
@@ -230,15 +246,20 @@ func (db *DB) CallConnected(ctx context.Context, sid string, failure string) (Ca
 
 // EndCall records a call's final status. prev is the state the call was in
 // before; a call already ended (a replayed callback) changes nothing and
-// returns prev "ended".
+// returns prev "ended". A caller who chose a callback or a voicemail hangs
+// up as planned: the call keeps its state (the conversation still waits).
 func (db *DB) EndCall(ctx context.Context, sid, status string) (c Call, prev string, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT state FROM twilio_calls WHERE call_sid = $1 FOR UPDATE`, sid).Scan(&prev); err != nil {
+		var ended *time.Time
+		if err := tx.QueryRow(ctx, `SELECT state, ended_at FROM twilio_calls WHERE call_sid = $1 FOR UPDATE`, sid).Scan(&prev, &ended); err != nil {
 			return notFound(err, "call", sid)
 		}
+		if ended != nil {
+			prev = CallEnded
+		}
 		if prev != CallEnded {
-			if _, err := tx.Exec(ctx, `UPDATE twilio_calls SET state = 'ended', call_status = $2, ended_at = now(), updated_at = now()
-				WHERE call_sid = $1`, sid, status); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE twilio_calls SET state = CASE WHEN state IN ('callback', 'voicemail') THEN state ELSE 'ended' END,
+				call_status = $2, ended_at = now(), updated_at = now() WHERE call_sid = $1`, sid, status); err != nil {
 				return fmt.Errorf("end call %s: %w", sid, err)
 			}
 		}

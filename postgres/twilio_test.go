@@ -131,6 +131,15 @@ func TestCallIsClaimedForConnectOnceAfterAssignment(t *testing.T) {
 	if len(got) != 1 || got[0].Sid != "CA1" || got[0].AgentID != a.ID || got[0].State != postgres.CallConnecting {
 		t.Fatalf("claims %+v; want CA1 once, for agent %d", got, a.ID)
 	}
+	// A claim whose job was never queued (its instance died) is claimed
+	// again after StaleConnect, as a new attempt; not before.
+	if _, ok, _ := db.ClaimCallToConnect(ctx); ok {
+		t.Fatalf("a call being connected was claimed again at once")
+	}
+	db.Pool().Exec(ctx, `UPDATE twilio_calls SET updated_at = now() - interval '10 minutes' WHERE call_sid = 'CA1'`)
+	if c, ok, err := db.ClaimCallToConnect(ctx); !ok || err != nil || c.ConnectAttempt != got[0].ConnectAttempt+1 {
+		t.Fatalf("stale claim: %+v %v %v; want attempt %d", c, ok, err, got[0].ConnectAttempt+1)
+	}
 	if c, err := db.CallConnected(ctx, "CA1", ""); err != nil || c.State != postgres.CallConnected || c.ConnectedAt.IsZero() {
 		t.Fatalf("connected: %+v %v", c, err)
 	}

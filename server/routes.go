@@ -36,6 +36,10 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/conversations/{id}/resolve", s.auth(anyone, s.handleResolve()))
 	m.Handle("POST /api/v1/conversations/{id}/transfer", s.auth(anyone, s.handleTransfer()))
 	s.conversationStatusRoutes(m) // pending/snoozed, reopen, tags (conversation_status.go)
+	m.Handle("GET /api/v1/conversations/{id}/whatsapp-templates", s.auth(anyone, s.handleWhatsAppTemplates()))
+	m.Handle("POST /api/v1/conversations/{id}/template-messages", s.auth(anyone, s.handleSendTemplate()))
+	m.Handle("GET /api/v1/agent/softphone", s.auth(anyone, s.handleSoftphone()))
+	m.Handle("POST /api/v1/agent/voice-token", s.auth(anyone, s.handleVoiceToken()))
 	m.Handle("GET /api/v1/messages/{id}/attachments/{index}", s.auth(anyone, s.handleAttachment()))
 	m.Handle("GET /api/v1/messages/{id}/html", s.auth(anyone, s.handleMessageHTML()))
 

@@ -168,9 +168,9 @@ func (s Survey) Validate() error {
 	}
 	for i, ch := range s.Channels {
 		switch ch {
-		case parley.ChannelWebchat, parley.ChannelSMS, parley.ChannelWhatsApp, parley.ChannelEmail:
+		case parley.ChannelWebchat, parley.ChannelSMS, parley.ChannelWhatsApp, parley.ChannelEmail, parley.ChannelVoice:
 		default:
-			f[fmt.Sprintf("channels[%d]", i)] = "must be webchat, sms, whatsapp or email"
+			f[fmt.Sprintf("channels[%d]", i)] = "must be webchat, sms, whatsapp, email or voice"
 		}
 	}
 	if len(s.Questions) == 0 || len(s.Questions) > 10 {

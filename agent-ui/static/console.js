@@ -17,6 +17,8 @@ import { SlaAdmin } from './sla-admin.js';
 import { Feedback } from './feedback.js';
 import { SurveyAdmin } from './surveyadmin.js';
 import { Quests } from './quests.js';
+import { TemplatePicker } from './templates.js';
+import { Softphone } from './softphone.js';
 
 const TOKEN_KEY = 'parley.token';
 const PRESENCE_KEY = 'parley.presence';
@@ -73,6 +75,8 @@ const tools = new ConversationTools({ api, toast: (text, kind) => toast(text, ki
 const surveyAdmin = new SurveyAdmin({ api }); // admins' survey definitions
 const quests = new Quests({ api }); // supervisors' quests
 const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
+let templates = null; // WhatsApp template picker, made at boot (it needs the DOM)
+let softphone = null; // browser softphone panel, when the server configures one
 
 const el = {};
 
@@ -104,6 +108,8 @@ function boot() {
     renderAll({ force: true });
   });
 
+  templates = new TemplatePicker({ api, toast: (text, kind) => toast(text, kind) });
+  softphone = new Softphone({ api, toast: (text, kind) => toast(text, kind) });
   bindLogin();
   bindApp();
   setInterval(tick, 1000);
@@ -203,6 +209,7 @@ function startSession(agent) {
   feedback.start(state.agent);
   surveyAdmin.start(state.agent);
   quests.start(state.agent);
+  if (softphone) softphone.start();
 }
 
 function connect() {
@@ -245,6 +252,7 @@ function stopSession() {
   feedback.stop();
   surveyAdmin.stop();
   quests.stop();
+  if (softphone) softphone.stop();
 }
 
 function sessionEnded() {
@@ -327,6 +335,9 @@ function handleFrame(f) {
       if (th) tools.onChange(th);
       break;
     }
+    case 'call_requeued': // Twilio could not connect an accepted call
+      toast(t('call.requeued', { reason: String(f.reason || '') }), 'warning');
+      break;
     default:
       break; // Unknown frames are for other clients.
   }
@@ -532,6 +543,7 @@ function onResolved(f) {
 }
 
 function onError(f) {
+  if (templates) templates.refresh(); // a refused WhatsApp reply: the window may have closed
   const ref = f.ref ? String(f.ref) : '';
   const text = f.message || t('error.generic', { code: f.code || 'error' });
   if (ref) {
@@ -1027,6 +1039,7 @@ function renderThread({ scroll } = {}) {
   if (!th) {
     el.thread.replaceChildren();
     tools.render(null);
+    if (templates) templates.render(null);
     renderCustomer();
     return;
   }
@@ -1055,6 +1068,7 @@ function renderThread({ scroll } = {}) {
   el.resolve.disabled = !open || Boolean(th.resolving);
   el.disposition.disabled = !open;
   tools.render(th);
+  if (templates) templates.render(th);
   renderTyping();
   renderCustomer();
 }

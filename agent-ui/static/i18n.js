@@ -652,7 +652,25 @@ const STRINGS = /* i18n:begin */ {
     "widget.rating_comment": "Anything to add? (optional)",
     "widget.rating_send": "Send feedback",
     "widget.rating_thanks": "Thank you for your feedback!",
-    "widget.rating_skip": "Skip"
+    "widget.rating_skip": "Skip",
+    "call.requeued": "The call could not be connected ({reason}). It is back in the queue.",
+    "call.mode.callback": "Callback requested",
+    "call.mode.voicemail": "Voicemail",
+    "wa.window_closed": "WhatsApp's 24-hour window is closed: only an approved template can be sent.",
+    "wa.template": "Template",
+    "wa.template_send": "Send template",
+    "wa.template_none": "No approved templates for this inbox.",
+    "wa.template_var": "Variable {n}",
+    "wa.template_sent": "Template sent.",
+    "softphone.title": "Softphone",
+    "softphone.loading": "Connecting…",
+    "softphone.ready": "Ready for calls",
+    "softphone.incoming": "Incoming call from {from}",
+    "softphone.in_call": "In call",
+    "softphone.answer": "Answer",
+    "softphone.hangup": "Hang up",
+    "softphone.error": "Softphone unavailable: {reason}",
+    "softphone.take_calls": "Take calls in this browser"
   },
   "zh-CN": {
     "app.title": "Parley — 坐席工作台",
@@ -1294,7 +1312,25 @@ const STRINGS = /* i18n:begin */ {
     "widget.rating_comment": "还有其他意见吗？（可选）",
     "widget.rating_send": "提交反馈",
     "widget.rating_thanks": "感谢您的反馈！",
-    "widget.rating_skip": "跳过"
+    "widget.rating_skip": "跳过",
+    "call.requeued": "通话未能接通（{reason}），已重新排队。",
+    "call.mode.callback": "客户要求回电",
+    "call.mode.voicemail": "语音留言",
+    "wa.window_closed": "WhatsApp 24 小时会话窗口已关闭：只能发送已批准的模板。",
+    "wa.template": "模板",
+    "wa.template_send": "发送模板",
+    "wa.template_none": "此收件箱没有已批准的模板。",
+    "wa.template_var": "变量 {n}",
+    "wa.template_sent": "模板已发送。",
+    "softphone.title": "软电话",
+    "softphone.loading": "连接中…",
+    "softphone.ready": "可以接听来电",
+    "softphone.incoming": "来电：{from}",
+    "softphone.in_call": "通话中",
+    "softphone.answer": "接听",
+    "softphone.hangup": "挂断",
+    "softphone.error": "软电话不可用：{reason}",
+    "softphone.take_calls": "在此浏览器接听来电"
   }
 } /* i18n:end */;
 

@@ -67,6 +67,13 @@ function attachmentList(attachments) {
         return h('li', null, link);
       }
       const href = safeHref(a.url);
+      if (href && String(a.content_type || '').startsWith('audio/')) {
+        // A voicemail or call recording: played in place.
+        const player = h('audio', { class: 'attachment-audio', controls: '', preload: 'none' });
+        player.setAttribute('src', href);
+        player.setAttribute('aria-label', label);
+        return h('li', null, player, h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label));
+      }
       return h('li', null, href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label) : label);
     }),
   );
@@ -202,6 +209,14 @@ export function conversationItem(thread, { active, me }) {
 
 // offerCard renders a pending offer; ids #offer-accept / #offer-reject are
 // assigned by the caller to the first card of the stack.
+// callModeBadge marks a voice conversation whose caller asked for a
+// callback or left a voicemail after the queue's maximum wait.
+function callModeBadge(conv) {
+  const mode = conv.meta && conv.meta.call_mode;
+  if (mode !== 'callback' && mode !== 'voicemail') return null;
+  return h('span', { class: ['call-mode', `call-mode-${mode}`] }, t(`call.mode.${mode}`));
+}
+
 export function offerCard(offer, { me, onAccept, onReject }) {
   const conv = offer.conversation || {};
   const customer = offer.customer || {};
@@ -236,6 +251,7 @@ export function offerCard(offer, { me, onAccept, onReject }) {
           customer.lifecycle_stage
             ? h('span', { class: ['stage-badge', `stage-${String(customer.lifecycle_stage).toLowerCase()}`], title: t('customer.stage') }, stageLabel(customer.lifecycle_stage))
             : null,
+          callModeBadge(conv),
         ),
       ),
     ),

@@ -86,6 +86,8 @@ func restError(op string, err error) error {
 // Twilio's MessageSid. It implements parley.Sender. Nothing is sent to an
 // address that opted out, nor a free-form WhatsApp message outside the
 // 24-hour window: both are permanent errors (the message is marked failed).
+// A message sent as a WhatsApp template goes as its ContentSid and
+// ContentVariables, at any time.
 // Twilio's Messages API takes no idempotency key, so a retry after a lost
 // answer may send twice (at-least-once).
 func (c *Channel) Send(ctx context.Context, conv parley.Conversation, m parley.Message) (string, error) {
@@ -108,8 +110,14 @@ func (c *Channel) Send(ctx context.Context, conv parley.Conversation, m parley.M
 	} else if out {
 		return "", parley.Errorf(parley.EINVALID, "The customer opted out of %s messages (STOP); nothing was sent.", conv.Channel)
 	}
-	if err := c.CheckReply(ctx, conv); err != nil {
+	contentSid, contentVars, isTemplate, err := c.backend.MessageTemplate(ctx, m.ID)
+	if err != nil {
 		return "", err
+	}
+	if !isTemplate {
+		if err := c.CheckReply(ctx, conv); err != nil {
+			return "", err
+		}
 	}
 	p := &api.CreateMessageParams{}
 	from := inbox.Twilio.From
@@ -125,7 +133,13 @@ func (c *Channel) Send(ctx context.Context, conv parley.Conversation, m parley.M
 		p.SetFrom(from)
 	}
 	p.SetTo(to)
-	p.SetBody(m.Body)
+	if isTemplate {
+		// An approved template (Content API): allowed outside the window.
+		p.SetContentSid(contentSid)
+		p.SetContentVariables(contentVars)
+	} else {
+		p.SetBody(m.Body)
+	}
 	var media []string
 	for _, a := range m.Attachments {
 		if strings.HasPrefix(a.URL, "https://") || strings.HasPrefix(a.URL, "http://") {
@@ -163,6 +177,17 @@ func (c *Channel) recipient(ctx context.Context, conv parley.Conversation) (stri
 		}
 	}
 	return "", parley.Errorf(parley.EINVALID, "The customer has no %s number.", conv.Channel)
+}
+
+// WhatsAppWindowOf reports whether a WhatsApp conversation's 24-hour window
+// is open and when it closes (zero when the customer never wrote).
+func (c *Channel) WhatsAppWindowOf(ctx context.Context, conv parley.Conversation) (open bool, closesAt time.Time, err error) {
+	last, ok, err := c.backend.LastInboundAt(ctx, conv.CustomerID, conv.InboxID)
+	if err != nil || !ok {
+		return false, time.Time{}, err
+	}
+	closesAt = last.Add(WhatsAppWindow)
+	return c.now().Before(closesAt), closesAt, nil
 }
 
 // CheckReply refuses a free-form WhatsApp reply more than 24 hours after

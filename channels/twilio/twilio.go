@@ -28,18 +28,52 @@ type Backend interface {
 	LastInboundAt(ctx context.Context, customerID, inboxID int64) (time.Time, bool, error)
 	SetCustomerPhone(ctx context.Context, customerID int64, phone, region string, attrs map[string]string) error
 	CustomerIdentities(ctx context.Context, customerID int64) ([]parley.Identity, error)
+	MessageTemplate(ctx context.Context, messageID int64) (contentSid, variables string, ok bool, err error)
 
 	// Voice.
 	StartCall(ctx context.Context, inboxID int64, sid, caller string) (state string, convID int64, lang string, err error)
 	CallState(ctx context.Context, sid string) (state string, convID int64, lang string, err error)
 	QueueCall(ctx context.Context, sid string, convID int64, lang string) error
 	CallPosition(ctx context.Context, convID int64) (pos int, status parley.ConversationStatus, err error)
-	ClaimCallToConnect(ctx context.Context) (sid string, inboxID, convID, agentID int64, ok bool, err error)
+	ClaimCallToConnect(ctx context.Context) (c Call, ok bool, err error)
+	CallInfo(ctx context.Context, sid string) (Call, error)
+	UnclaimCall(ctx context.Context, sid string, attempt int) error
+	RequeueCall(ctx context.Context, sid string, attempt int, reason string) error
 	CallConnected(ctx context.Context, sid, failure string) error
+	CallbackPlaced(ctx context.Context, sid string, attempt int, newSid string) error
+	OfferOverflow(ctx context.Context, sid string) (bool, error)
+	ChooseCallMode(ctx context.Context, sid, mode string) (bool, error)
+	OverflowAt(ctx context.Context, sid string) (time.Time, bool, error)
+	WhileWaiting(ctx context.Context, sid string, fn func(Call) error) (bool, error)
+	Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error
+	StartVoiceSurvey(ctx context.Context, sid, locale string) (VoiceSurvey, bool, error)
+	AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (ok bool, again VoiceSurvey, err error)
 	EndCall(ctx context.Context, sid, status string, durationS int) error
 	CallRecording(ctx context.Context, sid, url string, durationS int) error
 	AgentVoiceEndpoint(ctx context.Context, agentID int64) (string, error)
 	SetAgentVoiceEndpoint(ctx context.Context, agentID int64, endpoint string) error
+}
+
+// Call is what the channel knows of a call.
+type Call struct {
+	Sid            string
+	InboxID        int64
+	ConversationID int64
+	// Caller is the customer's address (E.164, client:, sip: or anonymous:).
+	Caller   string
+	State    string
+	Language string
+	AgentID  int64
+	// Attempt numbers the hand-overs of the call to the connect job.
+	Attempt int
+	// Mode is "", "callback" or "voicemail".
+	Mode string
+}
+
+// Jobs queues the connect job of a call (jobs.Client).
+type Jobs interface {
+	EnqueueCallConnect(ctx context.Context, sid string, attempt int) error
+	ScheduleCallOverflow(ctx context.Context, sid string, at time.Time) error
 }
 
 // DefaultAPIBase is Twilio's REST API.
@@ -60,8 +94,13 @@ type Config struct {
 	// ConnectEvery is how often waiting calls accepted by agents are
 	// looked for (default 200 ms).
 	ConnectEvery time.Duration
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Jobs runs the connect jobs (with retries); nil connects at once,
+	// without retries.
+	Jobs Jobs
+	// Softphone configures the browser softphone (softphone.go).
+	Softphone Softphone
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Channel serves Twilio inboxes (channels sms, whatsapp and voice).
@@ -70,6 +109,8 @@ type Channel struct {
 	publicURL    string
 	http         *http.Client
 	connectEvery time.Duration
+	jobs         Jobs
+	softphone    Softphone
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -93,7 +134,7 @@ func New(backend Backend, c Config) (*Channel, error) {
 		}
 	}
 	return &Channel{backend: backend, publicURL: strings.TrimRight(c.PublicURL, "/"), http: hc,
-		connectEvery: c.ConnectEvery, log: c.Log, now: c.Now}, nil
+		connectEvery: c.ConnectEvery, jobs: c.Jobs, softphone: c.Softphone, log: c.Log, now: c.Now}, nil
 }
 
 // Routes registers the webhooks and, wrapped in admin (the server's
@@ -112,6 +153,9 @@ func (c *Channel) Routes(mux *http.ServeMux, admin func(http.Handler) http.Handl
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/hold", c.webhook(voice, c.handleHold))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/status", c.webhook(voice, c.handleCallStatus))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/recording", c.webhook(voice, c.handleRecording))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/voicemail", c.webhook(voice, c.handleVoicemailDone))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/after-dial", c.webhook(voice, c.handleAfterDial))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/survey", c.webhook(voice, c.handleSurveyDigits))
 	mux.Handle("GET /api/v1/agents/{id}/voice-endpoint", admin(c.handleGetVoiceEndpoint()))
 	mux.Handle("PUT /api/v1/agents/{id}/voice-endpoint", admin(c.handleSetVoiceEndpoint()))
 }

@@ -7,11 +7,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/web"
-	api "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/twiml"
 )
 
@@ -22,16 +20,40 @@ const DefaultHoldMusic = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOV
 // voiceTexts are the built-in prompts of a language.
 type voiceTexts struct {
 	say, voice, prompt, menuItem, hold, retry, sorry, goodbye string
+	// overflow offers a callback or a voicemail after the queue's maximum
+	// wait (overflowNoCallback when the caller's number is unknown);
+	// callbackOK confirms a callback; voicemail asks for the message;
+	// calledBack greets a customer Parley calls back.
+	overflow, overflowNoCallback, callbackOK, voicemail, calledBack string
+	// surveyKeys asks for a key from {lo} to {hi} (surveyTwoDigits when
+	// the scale reaches 10); surveyThanks ends the survey.
+	surveyKeys, surveyTwoDigits, surveyThanks string
 }
 
 var builtinTexts = map[string]voiceTexts{
 	"en": {say: "en-US", prompt: "For English, press {digit}.", menuItem: "For {label}, press {digit}.",
 		hold:  "Thank you for calling. You are number {position} in the queue. Please hold.",
 		retry: "Sorry, that is not a valid choice.", sorry: "Sorry, we could not connect your call. Please try again later.",
-		goodbye: "Thank you for calling. Goodbye."},
+		goodbye:            "Thank you for calling. Goodbye.",
+		overflow:           "Sorry for the wait. To hang up and keep your place with a call back, press 1. To leave a voicemail, press 2. To keep holding, stay on the line.",
+		overflowNoCallback: "Sorry for the wait. To leave a voicemail, press 2. To keep holding, stay on the line.",
+		callbackOK:         "Thank you. We will call you back at this number when an agent is free. Goodbye.",
+		voicemail:          "Please leave your message after the tone. Press the pound key or hang up when you are done.",
+		calledBack:         "Hello, we are calling you back as you asked. Connecting you to an agent.",
+		surveyKeys:         "Please press a key from {lo} to {hi}.",
+		surveyTwoDigits:    "Please enter a number from {lo} to {hi}, then press the pound key.",
+		surveyThanks:       "Thank you for your feedback. Goodbye."},
 	"zh": {say: "cmn-CN", voice: "Polly.Zhiyu", prompt: "中文服务请按{digit}。", menuItem: "{label}请按{digit}。",
 		hold:  "感谢您的来电。您现在排在第{position}位，请稍候。",
-		retry: "对不起，您的选择无效。", sorry: "对不起，现在无法接通，请稍后再拨。", goodbye: "感谢您的来电，再见。"},
+		retry: "对不起，您的选择无效。", sorry: "对不起，现在无法接通，请稍后再拨。", goodbye: "感谢您的来电，再见。",
+		overflow:           "抱歉让您久等。挂机并保留排队位置、由我们回电，请按1；留言请按2；继续等待请不要挂机。",
+		overflowNoCallback: "抱歉让您久等。留言请按2；继续等待请不要挂机。",
+		callbackOK:         "谢谢。客服有空时我们会回电到这个号码。再见。",
+		voicemail:          "请在提示音后留言，结束后请按井号键或挂机。",
+		calledBack:         "您好，我们按您的要求回电，正在为您转接客服。",
+		surveyKeys:         "请按{lo}到{hi}之间的数字键。",
+		surveyTwoDigits:    "请输入{lo}到{hi}之间的数字，然后按井号键。",
+		surveyThanks:       "感谢您的反馈，再见。"},
 }
 
 // language is one IVR language with its texts resolved.
@@ -168,7 +190,7 @@ func (c *Channel) handleCall(w http.ResponseWriter, r *http.Request, inbox parle
 	var verbs []twiml.Element
 	switch {
 	case state != "ivr":
-		verbs, err = c.holdVerbs(r.Context(), inbox, convID, findLanguage(langs, lang))
+		verbs, err = c.holdVerbs(r.Context(), inbox, p, convID, findLanguage(langs, lang))
 	case len(langs) > 1:
 		verbs = c.languageMenu(inbox, langs, 1, "")
 	case hasMenu(inbox):
@@ -208,21 +230,26 @@ func (c *Channel) topicMenu(inbox parley.InboxConfig, l language, try int, befor
 
 var digitsPattern = regexp.MustCompile(`^[0-9*#]{0,20}$`)
 
+// parseGather reads a <Gather> action: the call and the keys pressed.
+func parseGather(form url.Values) (callParams, string, error) {
+	p, err := parseCall(form)
+	if err != nil {
+		return p, "", err
+	}
+	digits, err := one(form, "Digits")
+	if err == nil && !digitsPattern.MatchString(digits) {
+		err = parley.Invalid("Invalid Twilio gather.", map[string]string{"Digits": "keypad digits only"})
+	}
+	return p, digits, err
+}
+
 // maxTries bounds how often a menu is repeated after an invalid key.
 const maxTries = 3
 
 // handleGather takes a menu choice: the language, then the topic; then
 // the call is enqueued.
 func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, inbox parley.InboxConfig, form url.Values) {
-	p, err := parseCall(form)
-	if err != nil {
-		web.Error(w, r, c.log, err)
-		return
-	}
-	digits, err := one(form, "Digits")
-	if err == nil && !digitsPattern.MatchString(digits) {
-		err = parley.Invalid("Invalid Twilio gather.", map[string]string{"Digits": "keypad digits only"})
-	}
+	p, digits, err := parseGather(form)
 	if err != nil {
 		web.Error(w, r, c.log, err)
 		return
@@ -235,8 +262,12 @@ func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, inbox par
 		return
 	}
 	langs := languages(inbox)
+	if q.Get("step") == "overflow" {
+		c.handleOverflow(w, r, inbox, p, convID, digits, findLanguage(langs, q.Get("lang")))
+		return
+	}
 	if state != "ivr" { // a replayed gather: the call already waits
-		verbs, err := c.holdVerbs(ctx, inbox, convID, findLanguage(langs, lang))
+		verbs, err := c.holdVerbs(ctx, inbox, p, convID, findLanguage(langs, lang))
 		if err != nil {
 			web.Error(w, r, c.log, err)
 			return
@@ -317,15 +348,17 @@ func (c *Channel) enqueueCall(ctx context.Context, inbox parley.InboxConfig, p c
 	if err := c.backend.QueueCall(ctx, p.Sid, rcpt.Conversation.ID, l.Skill); err != nil {
 		return nil, err
 	}
+	c.scheduleOverflow(ctx, p.Sid)
 	c.log.Info("call queued", "call_sid", p.Sid, "conversation_id", rcpt.Conversation.ID, "language", l.Skill, "topic", topic)
-	return c.holdVerbs(ctx, inbox, rcpt.Conversation.ID, l)
+	return c.holdVerbs(ctx, inbox, p, rcpt.Conversation.ID, l)
 }
 
 // holdVerbs keep a waiting caller on hold: their place in the queue, hold
-// music, then back here. An accepted call pauses until the connector
-// replaces its TwiML with the agent's <Dial>; a conversation closed
-// meanwhile ends the call.
-func (c *Channel) holdVerbs(ctx context.Context, inbox parley.InboxConfig, convID int64, l language) ([]twiml.Element, error) {
+// music, then back here; once, after the queue's maximum wait, the offer
+// of a callback or a voicemail instead. An accepted call pauses until the
+// connector replaces its TwiML with the agent's <Dial>; a conversation
+// closed meanwhile ends the call.
+func (c *Channel) holdVerbs(ctx context.Context, inbox parley.InboxConfig, p callParams, convID int64, l language) ([]twiml.Element, error) {
 	hold := &twiml.VoiceRedirect{Url: c.webhookURL(inbox.ID, "/voice/hold", url.Values{"lang": {l.Skill}})}
 	pos, status, err := c.backend.CallPosition(ctx, convID)
 	if err != nil {
@@ -333,6 +366,11 @@ func (c *Channel) holdVerbs(ctx context.Context, inbox parley.InboxConfig, convI
 	}
 	switch status {
 	case parley.StatusQueued:
+		if due, err := c.backend.OfferOverflow(ctx, p.Sid); err != nil {
+			return nil, err
+		} else if due {
+			return c.overflowVerbs(inbox, p, l), nil
+		}
 		music := DefaultHoldMusic
 		if v := inbox.Settings.Voice; v != nil && v.HoldMusicURL != "" {
 			music = v.HoldMusicURL
@@ -363,7 +401,7 @@ func (c *Channel) handleHold(w http.ResponseWriter, r *http.Request, inbox parle
 	case state == "connecting" || state == "connected":
 		verbs = []twiml.Element{&twiml.VoicePause{Length: "2"}, &twiml.VoiceRedirect{Url: c.webhookURL(inbox.ID, "/voice/hold", url.Values{"lang": {l.Skill}})}}
 	default:
-		if verbs, err = c.holdVerbs(r.Context(), inbox, convID, l); err != nil {
+		if verbs, err = c.holdVerbs(r.Context(), inbox, p, convID, l); err != nil {
 			web.Error(w, r, c.log, err)
 			return
 		}
@@ -406,10 +444,11 @@ func (c *Channel) handleCallStatus(w http.ResponseWriter, r *http.Request, inbox
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleRecording stores a finished recording's URL on the conversation.
+// handleRecording stores a finished recording's URL on the conversation;
+// a voicemail (?kind=voicemail) becomes a message with the recording.
 func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, inbox parley.InboxConfig, form url.Values) {
 	vals := map[string]string{}
-	for _, name := range []string{"CallSid", "RecordingUrl", "RecordingStatus", "RecordingDuration"} {
+	for _, name := range []string{"CallSid", "RecordingSid", "RecordingUrl", "RecordingStatus", "RecordingDuration"} {
 		v, err := one(form, name)
 		if err != nil {
 			web.Error(w, r, c.log, err)
@@ -423,97 +462,23 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, inbox 
 		web.Error(w, r, c.log, parley.Invalid("Invalid Twilio recording callback.", map[string]string{"RecordingUrl": "CallSid, RecordingUrl and RecordingDuration are required"}))
 		return
 	}
+	voicemail := r.URL.Query().Get("kind") == "voicemail"
+	if voicemail && !validSid(vals["RecordingSid"], "RE") {
+		web.Error(w, r, c.log, parley.Invalid("Invalid Twilio recording callback.", map[string]string{"RecordingSid": "a Twilio recording sid is required"}))
+		return
+	}
 	if vals["RecordingStatus"] == "completed" {
-		if err := c.backend.CallRecording(r.Context(), vals["CallSid"], vals["RecordingUrl"], dur); err != nil && parley.ErrorCode(err) != parley.ENOTFOUND {
+		if voicemail {
+			err = c.backend.Voicemail(r.Context(), vals["CallSid"], vals["RecordingSid"], vals["RecordingUrl"], dur)
+		} else {
+			err = c.backend.CallRecording(r.Context(), vals["CallSid"], vals["RecordingUrl"], dur)
+		}
+		if err != nil && parley.ErrorCode(err) != parley.ENOTFOUND {
 			web.Error(w, r, c.log, err)
 			return
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// RunConnector connects waiting calls to the agents who accepted them,
-// until ctx ends. It polls PostgreSQL (calls queued whose conversation is
-// now assigned) and claims each call before connecting it, so every
-// instance may run it and each call is connected once.
-func (c *Channel) RunConnector(ctx context.Context) error {
-	t := time.NewTicker(c.connectEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		for ctx.Err() == nil {
-			sid, inboxID, convID, agentID, ok, err := c.backend.ClaimCallToConnect(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					c.log.Error("claim call to connect", "error", err)
-				}
-				break
-			}
-			if !ok {
-				break
-			}
-			c.connect(ctx, sid, inboxID, convID, agentID)
-		}
-	}
-}
-
-// connect replaces a waiting call's TwiML with a <Dial> to the agent's
-// endpoint, through Twilio's REST API.
-func (c *Channel) connect(ctx context.Context, sid string, inboxID, convID, agentID int64) {
-	log := c.log.With("call_sid", sid, "conversation_id", convID, "agent_id", agentID)
-	failure := ""
-	defer func() {
-		if err := c.backend.CallConnected(ctx, sid, failure); err != nil {
-			log.Error("record call connect", "error", err)
-		}
-	}()
-	inbox, err := c.backend.Inbox(ctx, inboxID)
-	if err != nil || inbox.Twilio == nil {
-		failure = "inbox unavailable"
-		log.Error("connect call", "error", err)
-		return
-	}
-	_, _, lang, _ := c.backend.CallState(ctx, sid)
-	l := findLanguage(languages(inbox), lang)
-	ep, err := c.backend.AgentVoiceEndpoint(ctx, agentID)
-	if err != nil {
-		failure = "agent endpoint unavailable"
-		log.Error("connect call", "error", err)
-		return
-	}
-	var verbs []twiml.Element
-	if ep == "" {
-		failure = "the agent has no voice endpoint (PUT /api/v1/agents/{id}/voice-endpoint)"
-		verbs = []twiml.Element{l.say(l.sorry), &twiml.VoiceHangup{}}
-	} else {
-		dial := &twiml.VoiceDial{CallerId: strings.TrimPrefix(inbox.Twilio.From, "whatsapp:"), InnerElements: []twiml.Element{endpointNoun(ep)}}
-		if v := inbox.Settings.Voice; v != nil && v.Record {
-			dial.Record = "record-from-answer-dual"
-			dial.RecordingStatusCallback = c.webhookURL(inbox.ID, "/voice/recording", nil)
-		}
-		verbs = []twiml.Element{dial}
-	}
-	doc, err := twiml.Voice(verbs)
-	if err != nil {
-		failure = err.Error()
-		return
-	}
-	p := &api.UpdateCallParams{}
-	p.SetTwiml(doc)
-	if _, err := c.rest(inbox.Twilio).Api.UpdateCall(sid, p); err != nil {
-		failure = restError("call update", err).Error()
-		log.Error("connect call", "error", err)
-		return
-	}
-	if failure != "" {
-		log.Warn("call not connected", "reason", failure)
-		return
-	}
-	log.Info("call connected to agent", "endpoint", ep)
 }
 
 // endpointNoun is the <Dial> noun for an agent endpoint.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/channels/email"
+	"github.com/parleyhq/parley/channels/twilio"
 )
 
 // config is Parley's configuration, from the environment.
@@ -32,6 +33,9 @@ type config struct {
 	// EmailPollInterval is how often a mail server without IDLE is checked
 	// (PARLEY_EMAIL_POLL_INTERVAL; default 30s).
 	EmailPollInterval time.Duration
+	// Softphone configures the browser softphone (PARLEY_TWILIO_ACCOUNT_SID,
+	// _API_KEY_SID, _API_KEY_SECRET, _TWIML_APP_SID, _VOICE_SDK_URL).
+	Softphone twilio.Softphone
 }
 
 // loadConfig reads and validates the environment. needSecret is false for
@@ -112,6 +116,9 @@ func loadConfig(getenv func(string) string, needSecret bool) (config, error) {
 			return c, fmt.Errorf("PARLEY_EMAIL_POLL_INTERVAL must be a duration of at least 1s such as 30s or 2m (got %q)", v)
 		}
 		c.EmailPollInterval = d
+	}
+	if c.Softphone, err = twilio.SoftphoneFromEnv(getenv); err != nil {
+		return c, err
 	}
 	return c, nil
 }

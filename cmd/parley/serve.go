@@ -150,7 +150,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	senders[parley.ChannelWebchat] = chat
 	senders[parley.ChannelEmail] = email.New(email.Config{Backend: dk, Store: desk.EmailStore{DB: db}, Log: log,
 		MaxAttachmentBytes: cfg.EmailMaxAttachmentBytes, PollInterval: cfg.EmailPollInterval})
-	tw, err := twilio.New(dk, twilio.Config{PublicURL: cfg.PublicURL, APIBase: cfg.TwilioAPIBase, Log: log})
+	tw, err := twilio.New(dk, twilio.Config{PublicURL: cfg.PublicURL, APIBase: cfg.TwilioAPIBase, Jobs: jobs.NewClient(d.rdb, queue),
+		Softphone: cfg.Softphone, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_TWILIO_API_BASE: %w", err)
 	}
@@ -158,6 +159,9 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	ui, err := agentui.New()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Softphone.Enabled() {
+		ui.AllowSoftphone(cfg.Softphone.SDKURL)
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "parley_websocket_connections", Help: "Open WebSockets (agents and visitors) on this instance.",
@@ -167,7 +171,8 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
 		Log: log.With("component", "sla")})
 	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire,
-		CustomerImport: db.RunImport}, log)
+		CustomerImport: db.RunImport,
+		ConnectCall:    tw.ConnectCall, ConnectCallFailed: tw.ConnectCallFailed, CallOverflow: tw.CallOverflow}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",

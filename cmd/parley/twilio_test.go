@@ -30,13 +30,16 @@ type twilioEnv struct {
 	admin string
 }
 
-func newTwilioEnv(t *testing.T) *twilioEnv {
+func newTwilioEnv(t *testing.T, configure ...func(*env)) *twilioEnv {
 	t.Helper()
 	e := newEnv(t)
 	fake := twiliotest.NewServer(twSID, twToken)
 	t.Cleanup(fake.Close)
 	e.vars["PARLEY_PUBLIC_URL"] = twPublicURL
 	e.vars["PARLEY_TWILIO_API_BASE"] = fake.URL
+	for _, c := range configure {
+		c(e)
+	}
 	srv := e.start()
 	te := &twilioEnv{env: e, srv: srv, fake: fake, admin: srv.login(t, "admin@parley.test")}
 	te.hooks = twiliotest.Webhooks{Target: srv.base, PublicURL: twPublicURL, AuthToken: twToken}

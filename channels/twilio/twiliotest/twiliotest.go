@@ -36,11 +36,14 @@ type Request struct {
 	At  time.Time
 }
 
-// Kind names the request: "message" (create), "call-update" or "other".
+// Kind names the request: "message" (create), "call-create" (an outbound
+// call), "call-update" or "other".
 func (r Request) Kind() string {
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/Messages.json"):
 		return "message"
+	case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/Calls.json"):
+		return "call-create"
 	case r.Method == http.MethodPost && strings.Contains(r.Path, "/Calls/"):
 		return "call-update"
 	}
@@ -162,6 +165,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.Sid = newSid("SM")
 		answer = map[string]any{"sid": req.Sid, "account_sid": user, "status": "queued", "to": form.Get("To"), "from": form.Get("From"), "body": form.Get("Body")}
 		w.WriteHeader(http.StatusCreated)
+	case "call-create":
+		req.Sid = newSid("CA")
+		answer = map[string]any{"sid": req.Sid, "account_sid": user, "status": "queued", "to": form.Get("To"), "from": form.Get("From"), "direction": "outbound-api"}
+		w.WriteHeader(http.StatusCreated)
 	case "call-update":
 		parts := strings.Split(strings.TrimSuffix(req.Path, ".json"), "/")
 		req.Sid = parts[len(parts)-1]
@@ -280,4 +287,10 @@ func MessageStatus(accountSID, messageSid, status, errorCode string) url.Values 
 func Call(accountSID, callSid, from, to, status string) url.Values {
 	return url.Values{"CallSid": {callSid}, "AccountSid": {accountSID}, "From": {from}, "To": {to}, "Caller": {from}, "Called": {to},
 		"CallStatus": {status}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+}
+
+// Recording returns the form of a recording status callback (completed).
+func Recording(accountSID, callSid, recordingSid, recordingURL string, durationS int) url.Values {
+	return url.Values{"AccountSid": {accountSID}, "CallSid": {callSid}, "RecordingSid": {recordingSid}, "RecordingUrl": {recordingURL},
+		"RecordingStatus": {"completed"}, "RecordingDuration": {fmt.Sprint(durationS)}, "RecordingChannels": {"1"}, "RecordingSource": {"RecordVerb"}}
 }
