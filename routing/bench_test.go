@@ -98,7 +98,14 @@ func BenchmarkDispatch(b *testing.B) {
 	})
 	b.Run("enqueue", func(b *testing.B) {
 		e, w := benchEnv(b, true)
-		// Free one chat slot per agent so that new tasks can be offered.
+		// Only the tasks nobody can take stay waiting (the ones that filled
+		// the slots were not all taken), then one chat slot per agent
+		// frees, so that each new task can be offered.
+		for c := int64(1); c <= benchAgents*9; c++ {
+			if _, err := e.r.Remove(e.ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
 		for a := int64(1); a <= benchAgents; a++ {
 			if _, err := e.r.Release(e.ctx, a, parley.MediaChat); err != nil {
 				b.Fatal(err)

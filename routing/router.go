@@ -259,7 +259,7 @@ func (r *Router) loadLibrary(ctx context.Context) error {
 // leaves the rest of its dispatch work in its reply and run finishes it
 // with dispatch.lua.
 const (
-	smallPool = 16  // one event: enqueue, reject, release, ...
+	smallPool = 4   // one event: enqueue, reject, release, ...
 	bulkPool  = 128 // dispatch, reconcile, continuations
 )
 
