@@ -56,7 +56,7 @@ func (db *DB) CreateAgent(ctx context.Context, a *parley.Agent, password string)
 	if err := validPassword(password); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), db.cost)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -131,7 +131,7 @@ func (db *DB) UpdateAgent(ctx context.Context, id int64, u parley.AgentUpdate) (
 		if err := validPassword(*u.Password); err != nil {
 			return a, err
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(*u.Password), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(*u.Password), db.cost)
 		if err != nil {
 			return a, fmt.Errorf("hash password: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/secret"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DB is Parley's PostgreSQL store.
@@ -23,12 +24,23 @@ type DB struct {
 	pool *pgxpool.Pool
 	box  *secret.Box
 	now  func() time.Time
+	cost int // bcrypt cost of new password hashes
 }
 
 // New returns a store over pool. box seals channel credentials; without it
 // (nil) inboxes with credentials can be neither stored nor read.
 func New(pool *pgxpool.Pool, box *secret.Box) *DB {
-	return &DB{pool: pool, box: box, now: time.Now}
+	return &DB{pool: pool, box: box, now: time.Now, cost: bcrypt.DefaultCost}
+}
+
+// WithPasswordCost returns a copy of db that hashes new passwords with
+// bcrypt cost cost (at least bcrypt.MinCost). Tests seed with the minimum:
+// under the race detector one hash at the default cost takes over half a
+// second. Verifying a password takes the cost it was hashed with.
+func (db *DB) WithPasswordCost(cost int) *DB {
+	c := *db
+	c.cost = max(cost, bcrypt.MinCost)
+	return &c
 }
 
 // Pool returns the underlying pool.

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/parleyhq/parley/internal/testenv"
 	"github.com/parleyhq/parley/postgres"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // env is a test deployment: its own database and Redis prefix.
@@ -38,7 +39,7 @@ func newEnv(t *testing.T) *env {
 		"PARLEY_SECRET_KEY":   strings.Repeat("ab", 32),
 		"PARLEY_LOG_LEVEL":    "warn",
 	}}
-	if err := seedDemo(context.Background(), postgres.New(db.Pool, nil), io.Discard); err != nil {
+	if err := seedDemo(context.Background(), postgres.New(db.Pool, nil).WithPasswordCost(bcrypt.MinCost), io.Discard); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	return e
