@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
 )
 
@@ -18,7 +19,10 @@ type ReportFilter struct {
 	From, To time.Time
 	QueueID  int64
 	AgentID  int64
-	Channel  parley.Channel
+	// TeamID keeps the work of the team's members (like AgentID for
+	// several agents: abandons, which belong to no agent, drop out).
+	TeamID  int64
+	Channel parley.Channel
 	// Group splits the range into "hour" or "day" buckets ("" none) in Loc.
 	Group string
 	Loc   *time.Location
@@ -146,22 +150,22 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 		}
 		return out, rows.Err()
 	}
-	filter := ` AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)`
+	filter := ` AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)` + inTeam("c.agent_id")
 	if d.Entered, err = scan(`SELECT `+cols+` FROM conversations c JOIN queues q ON q.id = c.queue_id
 		WHERE c.enqueued_at >= $1 AND c.enqueued_at < $2`+filter+` ORDER BY c.enqueued_at, c.id`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel)); err != nil {
+		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID); err != nil {
 		return d, err
 	}
 	// Handling overlapping the range, plus everything resolved in it (AHT, FCR).
 	if d.Handling, err = scan(`SELECT `+cols+` FROM conversations c JOIN queues q ON q.id = c.queue_id
 		WHERE c.assigned_at IS NOT NULL AND c.assigned_at < $2
 		AND (c.resolved_at IS NULL OR c.resolved_at + make_interval(secs => q.wrap_up_s) > $1)`+filter+` ORDER BY c.assigned_at, c.id`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel)); err != nil {
+		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID); err != nil {
 		return d, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT o.queue_id, o.agent_id, c.channel, o.state, o.created_at FROM offers o JOIN conversations c ON c.id = o.conversation_id
-		WHERE o.created_at >= $1 AND o.created_at < $2 AND ($3 = 0 OR o.queue_id = $3) AND ($4 = 0 OR o.agent_id = $4) AND ($5 = '' OR c.channel = $5)
-		ORDER BY o.created_at`, f.From, f.To, f.QueueID, f.AgentID, string(f.Channel))
+		WHERE o.created_at >= $1 AND o.created_at < $2 AND ($3 = 0 OR o.queue_id = $3) AND ($4 = 0 OR o.agent_id = $4) AND ($5 = '' OR c.channel = $5)`+
+		inTeam("o.agent_id")+` ORDER BY o.created_at`, f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
 	if err != nil {
 		return d, fmt.Errorf("report offers: %w", err)
 	}
@@ -185,9 +189,10 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	}
 	d.HistorySince = nullTime(first)
 	rows, err = db.pool.Query(ctx, `SELECT l.agent_id, l.status, l.reason, COALESCE(l.set_by, 0), l.at FROM agent_presence_log l
-		WHERE ($3 = 0 OR l.agent_id = $3) AND l.at < $2 AND (l.at >= $1 OR l.id = (SELECT p.id FROM agent_presence_log p
+		WHERE ($3 = 0 OR l.agent_id = $3) AND ($4 = 0 OR l.agent_id IN (SELECT agent_id FROM team_members WHERE team_id = $4))
+		AND l.at < $2 AND (l.at >= $1 OR l.id = (SELECT p.id FROM agent_presence_log p
 			WHERE p.agent_id = l.agent_id AND p.at < $1 ORDER BY p.at DESC, p.id DESC LIMIT 1))
-		ORDER BY l.agent_id, l.at, l.id`, f.From, f.To, f.AgentID)
+		ORDER BY l.agent_id, l.at, l.id`, f.From, f.To, f.AgentID, f.TeamID)
 	if err != nil {
 		return d, fmt.Errorf("report presence: %w", err)
 	}
@@ -215,8 +220,8 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	rows, err = db.pool.Query(ctx, `SELECT k.kind, k.outcome = 'met', CASE WHEN k.outcome = 'met' THEN k.stopped_at ELSE k.breached_at END
 		FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id
 		WHERE ((k.outcome = 'met' AND k.stopped_at >= $1 AND k.stopped_at < $2) OR (k.breached_at >= $1 AND k.breached_at < $2))
-		AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel))
+		AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)`+inTeam("c.agent_id"),
+		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
 	if err != nil {
 		return d, fmt.Errorf("report sla clocks: %w", err)
 	}
@@ -241,8 +246,9 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	}
 	rows, err = db.pool.Query(ctx, `SELECT a.kind, a.score, a.answered_at FROM survey_answers a JOIN survey_requests r ON r.id = a.request_id
 		WHERE a.score IS NOT NULL AND a.kind IN ('csat', 'nps', 'ces') AND a.answered_at >= $1 AND a.answered_at < $2
-		AND ($3 = 0 OR r.queue_id = $3) AND ($4 = 0 OR r.agent_id = $4 OR $4 = ANY (r.agent_ids)) AND ($5 = '' OR r.channel = $5)`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel))
+		AND ($3 = 0 OR r.queue_id = $3) AND ($4 = 0 OR r.agent_id = $4 OR $4 = ANY (r.agent_ids)) AND ($5 = '' OR r.channel = $5)
+		AND ($6 = 0 OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $6 AND (tm.agent_id = r.agent_id OR tm.agent_id = ANY (r.agent_ids))))`,
+		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
 	if err != nil {
 		return d, fmt.Errorf("report survey answers: %w", err)
 	}
@@ -338,6 +344,11 @@ func ratio(num, den float64) *float64 {
 
 func inRange(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
+// inTeam is the filter "col is a member of team $6 (0: any)".
+func inTeam(col string) string {
+	return ` AND ($6 = 0 OR ` + col + ` IN (SELECT agent_id FROM team_members WHERE team_id = $6))`
+}
+
 // ComputeReport computes the summary (and series when f.Group is set).
 func ComputeReport(d ReportData, f ReportFilter) Report {
 	r := Report{Filter: map[string]any{"from": f.From.UTC(), "to": f.To.UTC(), "group": f.Group}}
@@ -346,6 +357,9 @@ func ComputeReport(d ReportData, f ReportFilter) Report {
 	}
 	if f.AgentID != 0 {
 		r.Filter["agent_id"] = fmt.Sprint(f.AgentID)
+	}
+	if f.TeamID != 0 {
+		r.Filter["team_id"] = fmt.Sprint(f.TeamID)
 	}
 	if f.Channel != "" {
 		r.Filter["channel"] = f.Channel
@@ -428,8 +442,8 @@ func computeFigures(d ReportData, f ReportFilter, from, to time.Time) Figures {
 		Counts: map[string]int{"answered": answered}, Seconds: map[string]float64{"wait": wait}}
 	out.AbandonRate = Figure{Value: pct(float64(abandoned), float64(entered-short)), Unit: "percent", Definition: DefAbandonRate,
 		Counts: map[string]int{"abandoned": abandoned, "entered": entered, "short_abandons": short}}
-	if f.AgentID != 0 {
-		out.AbandonRate.Value, out.AbandonRate.Note = nil, "abandons belong to no agent: not computed for one agent"
+	if f.AgentID != 0 || f.TeamID != 0 {
+		out.AbandonRate.Value, out.AbandonRate.Note = nil, "abandons belong to no agent: not computed for an agent or a team"
 	}
 
 	// Handled conversations: AHT, FCR.
@@ -760,4 +774,23 @@ func (db *DB) PendingOffers(ctx context.Context) (map[int64]int, error) {
 // Waiting returns up to limit queued conversations, oldest first.
 func (db *DB) Waiting(ctx context.Context, limit int) ([]parley.Conversation, error) {
 	return db.conversations(ctx, `WHERE c.status = 'queued' ORDER BY c.enqueued_at, c.id LIMIT $1`, limit)
+}
+
+// Team is a team of agents.
+type Team struct {
+	ID   int64  `json:"id,string"`
+	Name string `json:"name"`
+}
+
+// Teams lists the teams by name.
+func (db *DB) Teams(ctx context.Context) ([]Team, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, name FROM teams ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("teams: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Team, error) {
+		var t Team
+		err := row.Scan(&t.ID, &t.Name)
+		return t, err
+	})
 }

@@ -341,6 +341,33 @@ func TestReportOfAScriptedDayMatchesHandComputedFigures(t *testing.T) {
 	if b.AbandonRate.Value != nil {
 		t.Errorf("abandon rate of one agent: %v; want null", *b.AbandonRate.Value)
 	}
+
+	// Teams: one of B alone reports as B does; one of A and B holds every
+	// answered conversation (abandons belong to no agent and drop out).
+	team := func(name string, agents ...int64) int64 {
+		var id int64
+		if err := db.Pool().QueryRow(context.Background(), `INSERT INTO teams (name) VALUES ($1) RETURNING id`, name).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range agents {
+			if _, err := db.Pool().Exec(context.Background(), `INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2)`, id, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	tb := report(t, db, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), TeamID: team("Only B", ids["B"])}).Summary
+	wantValue(t, "team B service level", tb.ServiceLevel, 0)
+	wantValue(t, "team B ASA", tb.ASA, 30)
+	wantValue(t, "team B occupancy", tb.Occupancy, 1220.0*100/7200)
+	wantValue(t, "team B offer acceptance", tb.OfferAcceptance, 40)
+	if tb.AbandonRate.Value != nil {
+		t.Errorf("abandon rate of a team: %v; want null", *tb.AbandonRate.Value)
+	}
+	ab := report(t, db, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), TeamID: team("A and B", ids["A"], ids["B"])}).Summary
+	wantCounts(t, "team A+B service level", ab.ServiceLevel, map[string]int{"answered_within": 4, "answered": 6, "abandoned_after_target": 0, "short_abandons": 0})
+	wantValue(t, "team A+B ASA", ab.ASA, 97.0/6)
+	wantValue(t, "team A+B occupancy", ab.Occupancy, 6528.0*100/36300)
 }
 
 func TestReportWithoutPresenceHistorySaysSo(t *testing.T) {

@@ -98,7 +98,7 @@ func (s *Server) handleAudit() http.Handler {
 }
 
 // reportFilter parses from, to (RFC 3339; default: today in tz), tz,
-// queue_id, agent_id, channel and group.
+// queue_id, agent_id, team_id, channel and group.
 func reportFilter(r *http.Request) (postgres.ReportFilter, error) {
 	q := r.URL.Query()
 	f := postgres.ReportFilter{Group: q.Get("group"), Channel: parley.Channel(q.Get("channel")), Loc: time.UTC}
@@ -115,6 +115,13 @@ func reportFilter(r *http.Request) (postgres.ReportFilter, error) {
 	y, m, d := now.Date()
 	f.From, f.To = time.Date(y, m, d, 0, 0, 0, 0, f.Loc), time.Date(y, m, d+1, 0, 0, 0, 0, f.Loc)
 	parseFilterParams(q, bad, &f.From, &f.To, &f.QueueID, &f.AgentID)
+	if v := q.Get("team_id"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
+			bad["team_id"] = "an id"
+		} else {
+			f.TeamID = id
+		}
+	}
 	if len(bad) > 0 {
 		return f, parley.Invalid("Invalid report filter.", bad)
 	}
@@ -196,4 +203,17 @@ func parseFilterParams(q url.Values, bad map[string]string, from, to *time.Time,
 			*dst = id
 		}
 	}
+}
+
+// handleTeams lists the teams {"items":[{"id","name"}]}, e.g. for the
+// reports' team filter.
+func (s *Server) handleTeams() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		teams, err := s.DB.Teams(r.Context())
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, listOf(teams))
+		return nil
+	})
 }

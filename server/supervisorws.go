@@ -45,6 +45,7 @@ func (s *Server) supervisorRoutes(m *http.ServeMux) {
 	m.Handle("POST /api/v1/queues/{id}/unpause", s.auth(supervisors, s.handlePauseQueue(false)))
 	m.Handle("GET /api/v1/audit", s.auth(admins, s.handleAudit()))
 	m.Handle("GET /api/v1/reports/summary", s.auth(supervisors, s.handleReport()))
+	m.Handle("GET /api/v1/teams", s.auth(supervisors, s.handleTeams()))
 }
 
 type supClient struct {

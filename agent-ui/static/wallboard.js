@@ -136,6 +136,7 @@ export class Cockpit {
       to: $('reports-to'),
       queue: $('reports-queue'),
       channel: $('reports-channel'),
+      team: $('reports-team'),
       group: $('reports-group'),
       figures: $('reports-figures'),
       chart: $('reports-chart'),
@@ -502,6 +503,7 @@ export class Cockpit {
     q.set('tz', tz);
     if (this.el.queue.value) q.set('queue_id', this.el.queue.value);
     if (this.el.channel.value) q.set('channel', this.el.channel.value);
+    if (this.el.team.value) q.set('team_id', this.el.team.value);
     q.set('group', this.el.group.value || 'hour');
     for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
     return q;
@@ -517,6 +519,12 @@ export class Cockpit {
     }
     if (this.el.channel.options.length <= 1) {
       for (const c of CHANNELS) this.el.channel.appendChild(h('option', { value: c }, tOr(`channel.${c}`, c)));
+    }
+    try {
+      const teams = await this.api.get('/teams');
+      for (const tm of (teams && teams.items) || []) this.el.team.appendChild(h('option', { value: tm.id }, tm.name));
+    } catch {
+      // The filter stays "all teams".
     }
   }
 
