@@ -34,6 +34,33 @@ func (db *DB) SetConsent(ctx context.Context, customerID int64, ch parley.Channe
 	})
 }
 
+// Consent is a customer's recorded consent on a channel at an address.
+type Consent struct {
+	Channel parley.Channel `json:"channel"`
+	Address string         `json:"address"`
+	Status  string         `json:"status"`
+	// Source is what changed it: the customer's keyword (STOP, START...) or
+	// "agent:<id>" when an agent recorded it.
+	Source    string    `json:"source"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Consents lists a customer's recorded consents (no row: never asked,
+// messaging allowed).
+func (db *DB) Consents(ctx context.Context, customerID int64) ([]Consent, error) {
+	rows, err := db.pool.Query(ctx, `SELECT channel, address, status, keyword, updated_at FROM customer_consents
+		WHERE customer_id = $1 ORDER BY channel, address`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("consents of customer %d: %w", customerID, err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Consent, error) {
+		var c Consent
+		err := row.Scan(&c.Channel, &c.Address, &c.Status, &c.Source, &c.UpdatedAt)
+		c.UpdatedAt = c.UpdatedAt.UTC()
+		return c, err
+	})
+}
+
 // OptedOut reports whether the address opted out of messages on the channel.
 func (db *DB) OptedOut(ctx context.Context, ch parley.Channel, address string) (bool, error) {
 	var out bool

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/crm"
 	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/postgres"
 )
 
 // customerRoutes lists the CRM routes (docs/customers.md).
@@ -19,6 +22,8 @@ func (s *Server) customerRoutes(m *http.ServeMux) {
 	m.Handle("GET /api/v1/customers/{id}/duplicates", s.auth(anyone, s.handleDuplicates()))
 	m.Handle("POST /api/v1/customers/{id}/merge", s.auth(anyone, s.handleMerge()))
 	m.Handle("POST /api/v1/customers/{id}/unmerge", s.auth(supervisors, s.handleUnmerge()))
+	m.Handle("GET /api/v1/customers/{id}/consents", s.auth(anyone, s.handleConsents()))
+	m.Handle("PUT /api/v1/customers/{id}/consents", s.auth(anyone, s.handleSetConsent()))
 	m.Handle("GET /api/v1/customers/{id}/notes", s.auth(anyone, s.handleNotes()))
 	m.Handle("POST /api/v1/customers/{id}/notes", s.auth(anyone, s.handleAddNote()))
 	m.Handle("GET /api/v1/customers/{id}/export", s.auth(supervisors, s.handleExportCustomer()))
@@ -323,6 +328,76 @@ func (s *Server) handleEraseCustomer() http.Handler {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+func (s *Server) handleConsents() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := s.visibleCustomer(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		cs, err := s.DB.Consents(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, listOf(cs))
+		return nil
+	})
+}
+
+// handleSetConsent records, for a customer's SMS or WhatsApp address, that
+// they opted in or out (e.g. said so on a call). An opted-out address gets
+// no message on that channel, as after STOP. The change is in the
+// customer's access log.
+func (s *Server) handleSetConsent() http.Handler {
+	type request struct {
+		Channel string `json:"channel"`
+		Address string `json:"address"`
+		Status  string `json:"status"`
+	}
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		agent := agentFrom(r.Context())
+		id, err := s.visibleCustomer(r.Context(), agent, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		var req request
+		if err := web.Decode(w, r, &req); err != nil {
+			return err
+		}
+		ch := parley.Channel(req.Channel)
+		if ch != parley.ChannelSMS && ch != parley.ChannelWhatsApp {
+			return parley.Invalid("Consent is recorded for SMS and WhatsApp.", map[string]string{"channel": "sms or whatsapp"})
+		}
+		if req.Status != postgres.ConsentOptedIn && req.Status != postgres.ConsentOptedOut {
+			return parley.Invalid("Invalid consent.", map[string]string{"status": "opted_in or opted_out"})
+		}
+		ident, err := crm.NormalizeIdentity(parley.Identity{Channel: ch, Address: req.Address})
+		if err != nil {
+			return err
+		}
+		ids, err := s.DB.Identities(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ids, func(i parley.Identity) bool { return i.Channel == ch && i.Address == ident.Address }) {
+			return parley.Invalid("Not an address of this customer.", map[string]string{"address": "one of the customer's " + req.Channel + " identities"})
+		}
+		source := "agent:" + strconv.FormatInt(agent.ID, 10)
+		if err := s.DB.SetConsent(r.Context(), id, ch, ident.Address, req.Status, source); err != nil {
+			return err
+		}
+		if err := s.DB.LogCustomerAccess(r.Context(), id, agent, "consent",
+			map[string]any{"channel": ch, "address": ident.Address, "status": req.Status}); err != nil {
+			return err
+		}
+		cs, err := s.DB.Consents(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, listOf(cs))
 		return nil
 	})
 }
