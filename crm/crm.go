@@ -136,6 +136,37 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// PhoneRegion is the region (ISO 3166-1 alpha-2, e.g. "CN") of an E.164
+// number, "" when it has none.
+func PhoneRegion(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return ""
+	}
+	r := phonenumbers.GetRegionCodeForNumber(n)
+	if r == "ZZ" || r == "001" {
+		return ""
+	}
+	return r
+}
+
+// Region is the customer's region derived from their phone numbers: the
+// phone field first, then their phone identities in order ("" without a
+// phone).
+func Region(phone string, ids []parley.Identity) string {
+	if r := PhoneRegion(phone); r != "" {
+		return r
+	}
+	for _, i := range ids {
+		if IsPhoneChannel(i.Channel) {
+			if r := PhoneRegion(i.Address); r != "" {
+				return r
+			}
+		}
+	}
+	return ""
+}
+
 // IsPhoneChannel reports whether a channel's addresses are phone numbers.
 func IsPhoneChannel(c parley.Channel) bool {
 	return c == parley.ChannelSMS || c == parley.ChannelWhatsApp || c == parley.ChannelVoice

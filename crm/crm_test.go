@@ -58,3 +58,28 @@ func TestCustomerPatchValidates(t *testing.T) {
 		t.Errorf("good patch: %v %+v", err, p)
 	}
 }
+
+func TestCustomerRegionFromPhones(t *testing.T) {
+	tests := []struct {
+		name  string
+		phone string
+		ids   []parley.Identity
+		want  string
+	}{
+		{"phone field", "+8613800138000", nil, "CN"},
+		{"phone field first", "+14155550100", []parley.Identity{{Channel: parley.ChannelSMS, Address: "+8613800138000"}}, "US"},
+		{"first phone identity", "", []parley.Identity{
+			{Channel: parley.ChannelEmail, Address: "a@example.com"},
+			{Channel: parley.ChannelWhatsApp, Address: "+33142685300"},
+			{Channel: parley.ChannelSMS, Address: "+8613800138000"}}, "FR"},
+		{"no phone", "", []parley.Identity{{Channel: parley.ChannelWebchat, Address: "visitor:1"}}, ""},
+		{"not a number", "12", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Region(tt.phone, tt.ids); got != tt.want {
+				t.Errorf("Region(%q, %v) = %q; want %q", tt.phone, tt.ids, got, tt.want)
+			}
+		})
+	}
+}

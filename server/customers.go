@@ -53,6 +53,8 @@ func (s *Server) visibleCustomer(ctx context.Context, agent parley.Agent, raw st
 // customerView is a profile as the API shows it.
 type customerView struct {
 	crm.Profile
+	// Region is derived from the customer's phone numbers (crm.Region).
+	Region            string                `json:"region"`
 	Identities        []parley.Identity     `json:"identities"`
 	PastConversations []parley.Conversation `json:"past_conversations"`
 	Notes             []crm.Note            `json:"notes"`
@@ -71,6 +73,7 @@ func (s *Server) customerView(ctx context.Context, id int64) (customerView, erro
 		return v, err
 	}
 	v.Identities, v.PastConversations = c360.Identities, c360.PastConversations
+	v.Region = crm.Region(v.Phone, v.Identities)
 	if v.Notes, err = s.DB.Notes(ctx, id, 0, 50); err != nil {
 		return v, err
 	}

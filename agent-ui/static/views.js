@@ -310,6 +310,7 @@ export function customerPanel(customer, { me, currentId, actions }) {
       fact(t('customer.email'), customer.email),
       fact(t('customer.phone'), customer.phone),
       customer.locale ? fact(t('customer.locale'), customer.locale) : null,
+      customer.region ? fact(t('customer.region'), customer.region) : null,
       actions ? [h('dt', null, t('customer.stage')), h('dd', null, stageControl(customer, actions))] : fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
       fact(t('customer.since'), formatDate(customer.created_at)),
     ),

@@ -18,6 +18,12 @@ func TestAgentRecordsACustomersSMSConsent(t *testing.T) {
 		t.Fatalf("link phone: %d", code)
 	}
 
+	// The region follows from the number.
+	var profile struct{ Region string }
+	if code := srv.do(t, "GET", base, sup, nil, &profile); code != 200 || profile.Region != "US" {
+		t.Errorf("profile region: %d %q; want US", code, profile.Region)
+	}
+
 	var list struct {
 		Items []struct{ Channel, Address, Status, Source string }
 	}
