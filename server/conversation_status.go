@@ -10,7 +10,7 @@ import (
 
 // conversationStatusRoutes: pending/snoozed, reopen and tags of
 // conversations (docs/api.md, docs/sla.md).
-func (s *Server) conversationStatusRoutes(m *http.ServeMux) {
+func (s *Server) conversationStatusRoutes(m *web.Mux) {
 	m.Handle("POST /api/v1/conversations/{id}/status", s.auth(anyone, s.handleConversationStatus()))
 	m.Handle("POST /api/v1/conversations/{id}/reopen", s.auth(anyone, s.handleReopen()))
 	m.Handle("POST /api/v1/conversations/{id}/tags", s.auth(anyone, s.handleConversationTags()))

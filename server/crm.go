@@ -14,7 +14,7 @@ import (
 
 // crmRoutes lists the CRM's definitions, settings, segments and the
 // timeline (docs/customers.md).
-func (s *Server) crmRoutes(m *http.ServeMux) {
+func (s *Server) crmRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/customers/{id}/timeline", s.auth(anyone, s.handleTimeline()))
 	m.Handle("GET /api/v1/customer-attributes", s.auth(anyone, s.handleAttributeDefs()))
 	m.Handle("PUT /api/v1/customer-attributes/{key}", s.auth(admins, s.handlePutAttributeDef()))

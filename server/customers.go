@@ -13,7 +13,7 @@ import (
 )
 
 // customerRoutes lists the CRM routes (docs/customers.md).
-func (s *Server) customerRoutes(m *http.ServeMux) {
+func (s *Server) customerRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/customers", s.auth(anyone, s.handleSearchCustomers()))
 	m.Handle("GET /api/v1/customers/{id}", s.auth(anyone, s.handleCustomerProfile()))
 	m.Handle("PATCH /api/v1/customers/{id}", s.auth(anyone, s.handleUpdateCustomer()))

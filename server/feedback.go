@@ -13,7 +13,7 @@ import (
 
 // feedbackRoutes registers feedback items (complaints, suggestions, praise),
 // their settings and their report.
-func (s *Server) feedbackRoutes(m *http.ServeMux) {
+func (s *Server) feedbackRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/feedback", s.auth(anyone, s.handleFeedbackItems()))
 	m.Handle("POST /api/v1/feedback", s.auth(anyone, s.handleCreateFeedback()))
 	m.Handle("GET /api/v1/feedback/settings", s.auth(anyone, s.handleFeedbackSettings()))

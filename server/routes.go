@@ -9,6 +9,7 @@ func (s *Server) routes() {
 	m.Handle("GET /readyz", s.handleReady())
 	m.Handle("GET /metrics", s.handleMetrics())
 
+	m.Handle("GET /api/v1/openapi.json", s.handleOpenAPI())
 	m.Handle("POST /api/v1/auth/login", s.handleLogin())
 	m.Handle("POST /api/v1/auth/logout", s.auth(anyone, s.handleLogout()))
 	m.Handle("GET /api/v1/auth/me", s.auth(anyone, s.handleMe()))

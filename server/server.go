@@ -55,12 +55,12 @@ type Config struct {
 // Server serves Parley's HTTP API.
 type Server struct {
 	Config
-	mux *http.ServeMux
+	mux *web.Mux
 }
 
 // New returns the HTTP handler of Parley.
 func New(c Config) *Server {
-	s := &Server{Config: c, mux: http.NewServeMux()}
+	s := &Server{Config: c, mux: web.NewMux()}
 	s.routes()
 	return s
 }

@@ -36,7 +36,7 @@ const maxMonitored = 20
 
 // supervisorRoutes adds the cockpit's routes: socket, interventions,
 // audit log and reports.
-func (s *Server) supervisorRoutes(m *http.ServeMux) {
+func (s *Server) supervisorRoutes(m *web.Mux) {
 	hub := &supervisorHub{s: s, wb: s.Desk.Wallboard(wallboardConfigTTL), every: WallboardEvery, clients: map[*supClient]struct{}{}}
 	m.Handle("GET /api/v1/supervisor/ws", s.auth(supervisors, s.handleSupervisorSocket(hub)))
 	m.Handle("POST /api/v1/agents/{id}/presence", s.auth(supervisors, s.handleSetAgentPresence()))

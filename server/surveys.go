@@ -18,7 +18,7 @@ import (
 // surveyRoutes registers the survey definitions, the feedback report, a
 // customer's past scores and the email answer page (no login: the signed
 // token is the credential).
-func (s *Server) surveyRoutes(m *http.ServeMux) {
+func (s *Server) surveyRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/surveys", s.auth(supervisors, s.handleSurveys()))
 	m.Handle("POST /api/v1/surveys", s.auth(admins, s.handleCreateSurvey()))
 	m.Handle("GET /api/v1/surveys/{id}", s.auth(supervisors, s.handleSurvey()))

@@ -140,7 +140,7 @@ func New(backend Backend, c Config) (*Channel, error) {
 // Routes registers the webhooks and, wrapped in admin (the server's
 // admin-only authentication), the agents' voice endpoint settings. A nil
 // channel registers nothing.
-func (c *Channel) Routes(mux *http.ServeMux, admin func(http.Handler) http.Handler) {
+func (c *Channel) Routes(mux web.Router, admin func(http.Handler) http.Handler) {
 	if c == nil {
 		return
 	}

@@ -59,7 +59,7 @@ func New(backend Backend, b Bus, origins socket.Origins, sockets *socket.Registr
 }
 
 // Routes registers the channel's endpoints.
-func (c *Channel) Routes(mux *http.ServeMux) {
+func (c *Channel) Routes(mux web.Router) {
 	mux.Handle("GET /api/v1/webchat/inboxes/{id}", c.handleInbox())
 	mux.Handle("POST /api/v1/webchat/sessions", c.handleSession())
 	mux.Handle("GET /api/v1/webchat/ws", c.handleSocket())
