@@ -104,8 +104,9 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	)
 	step(t, agent, "set the lifecycle stage and typed attributes",
 		scrollToCenter(`#customer-body .stage-select`),
-		chromedp.SetValue(`#customer-body .stage-select`, "at_risk"),
-		runJS(`document.querySelector('#customer-body .stage-select').dispatchEvent(new Event('change'))`),
+		// Set and announce the value in one go: the panel may re-render
+		// (a frame arrives) between two separate browser actions.
+		runJS(`(() => { const s = document.querySelector('#customer-body .stage-select'); s.value = 'at_risk'; s.dispatchEvent(new Event('change')); })()`),
 		waitJS(`document.getElementById('customer-body').customer?.lifecycle_stage === 'at_risk' && !!document.querySelector('#customer-body #crm-attr-plan')`),
 		scrollToCenter(`#customer-body .attributes-form`),
 		chromedp.SetValue(`#crm-attr-plan`, "gold"),
