@@ -34,3 +34,42 @@ func TestImportRowNormalisesAndReportsEachField(t *testing.T) {
 		t.Errorf("malformed CSV: %v", err)
 	}
 }
+
+// FuzzImportCSV: any file either is refused as a whole with a clear
+// error, or every row becomes a patch or a per-row report, without a
+// panic; a patch never carries an invalid email.
+func FuzzImportCSV(f *testing.F) {
+	f.Add([]byte("name,email,phone,tags\nMei Lin,MEI@example.com,+8613800138000,vip;b2b\n"))
+	f.Add([]byte("\xef\xbb\xbfname,email\n\"Quoted, name\",bad-email\n"))
+	f.Add([]byte("name\n\"unterminated\n"))
+	f.Add([]byte("name,phone\nA,12\nB,+1 415 555 0100,extra\n"))
+	f.Add([]byte(""))
+	defs := DefsByKey([]AttributeDef{{Key: "plan", Type: TypeList, Options: []string{"gold"}}})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		header, rows, err := ReadCSV(data)
+		if err != nil {
+			if parley.ErrorCode(err) != parley.EINVALID {
+				t.Fatalf("refusal is not invalid: %v", err)
+			}
+			return
+		}
+		mapping := map[string]string{}
+		fields := []string{"name", "email", "phone", "tags", "attributes.plan"}
+		for i, h := range header {
+			if i < len(fields) {
+				mapping[h] = fields[i]
+			}
+		}
+		if ValidateMapping(header, mapping, defs) != nil {
+			return
+		}
+		for i, rec := range rows {
+			pt, errs := ImportRow(i+2, header, rec, mapping, "US", defs)
+			if len(errs) == 0 && pt.Email != nil && *pt.Email != "" {
+				if _, err := NormalizeEmail(*pt.Email); err != nil {
+					t.Fatalf("row %d: accepted email %q: %v", i+2, *pt.Email, err)
+				}
+			}
+		}
+	})
+}
