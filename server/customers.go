@@ -188,20 +188,7 @@ func (s *Server) handleLinkIdentity() http.Handler {
 	})
 }
 
-func (s *Server) handleDuplicates() http.Handler {
-	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.visibleCustomer(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		d, err := s.DB.Duplicates(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		web.JSON(w, http.StatusOK, listOf(d))
-		return nil
-	})
-}
+func (s *Server) handleDuplicates() http.Handler { return customerList(s, s.DB.Duplicates) }
 
 func (s *Server) handleMerge() http.Handler {
 	type request struct {
@@ -335,17 +322,21 @@ func (s *Server) handleEraseCustomer() http.Handler {
 	})
 }
 
-func (s *Server) handleConsents() http.Handler {
+func (s *Server) handleConsents() http.Handler { return customerList(s, s.DB.Consents) }
+
+// customerList serves {"items": list(customer)} for a customer the user
+// may see.
+func customerList[T any](s *Server, list func(context.Context, int64) ([]T, error)) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := s.visibleCustomer(r.Context(), agentFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		cs, err := s.DB.Consents(r.Context(), id)
+		items, err := list(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		web.JSON(w, http.StatusOK, listOf(cs))
+		web.JSON(w, http.StatusOK, listOf(items))
 		return nil
 	})
 }
