@@ -23,4 +23,4 @@ if t and has(t.offers, o.id) then
 end
 redis.call('SET', k('c', o.conv), o.queue, 'EX', CONV_TTL)
 run_work()
-return reply('', '', offer_record(o))
+return reply('', '', push_offer({}, o))

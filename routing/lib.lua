@@ -14,12 +14,14 @@
 --   ARGV[5 .. 4+n]  fresh offer ids (a pool; unused ones are discarded)
 --   ARGV[5+n ..]    the script's own arguments, read with arg(i)
 --
--- Reply: { code, message, offered, ended, more, extra, away }
+-- Reply, one flat array (each nested table would cost Redis about 4,000
+-- instructions to convert): { code, message, n_offered, n_ended, n_more,
+-- n_extra, n_away, then the fields of each list in that order }
 --   code, message  "" and "" on success, else a parley error code and message
---   offered, ended lists of offer records (see offer_record)
+--   offered, ended offer records, 9 fields each (see push_offer)
 --   more           work items left undone because the id pool ran out
---   extra          a script-specific value (a list of strings)
---   away           { agent, reason } of agents this call set away
+--   extra          a script-specific list of strings
+--   away           agent, reason of each agent this call set away
 --
 -- Every number is an integer below 2^53. Numbers are turned into strings
 -- only with istr (string.format %d), never with tostring or "..", which
@@ -48,7 +50,13 @@ local function arg(i) return A[4 + NIDS + i] end
 
 local function istr(n) return string.format('%d', n) end
 
-local function k(...) return P .. ':' .. table.concat({ ... }, ':') end
+-- k names a key: P:a[:b[:c[:d]]] (one concatenation, no table).
+local function k(a, b, c, d)
+  if d then return P .. ':' .. a .. ':' .. b .. ':' .. c .. ':' .. d end
+  if c then return P .. ':' .. a .. ':' .. b .. ':' .. c end
+  if b then return P .. ':' .. a .. ':' .. b end
+  return P .. ':' .. a
+end
 
 -- idless compares two decimal ids (no sign, no leading zeros) numerically.
 local function idless(a, b)
@@ -101,12 +109,6 @@ local function hash(key)
   for i = 1, #v, 2 do h[v[i]] = v[i + 1] end
   return h
 end
-
-local function reply(code, msg, extra)
-  return { code, msg, OUT_OFFERED, OUT_ENDED, OUT_MORE, extra or {}, OUT_AWAY }
-end
-
-local function fail(code, msg) return reply(code, msg) end
 
 ------------------------------------------------------------------------
 -- Requirements: "name=level,name=level" sorted by name ("" = none),
@@ -308,25 +310,76 @@ local function skills_of(aid)
   return nil
 end
 
--- save stores agent a.
+-- save marks agent a changed. Its record and its membership of the
+-- P:free:<m> sets (a.fr is the membership as stored) are written by
+-- flush, once per call however often the agent changed: an agent that
+-- frees a slot and takes an offer in one call costs one HSET and no set
+-- write at all.
+local DIRTY = {}
 local function save(a)
-  redis.call('HSET', k('ag'), a.id, string.format(AG_FMT, a.presence, a.since, a.idle, a.last, a.miss,
-    a.ndirect, a.wseq, a.asg.voice, a.asg.chat, a.asg.email, a.pend.voice, a.pend.chat, a.pend.email,
-    a.wrap.voice, a.wrap.chat, a.wrap.email, a.vbd and '1' or '0', a.cap.voice, a.cap.chat, a.cap.email,
-    a.skillstr))
-end
-
--- refresh brings agent a's membership of the P:free:<m> sets in step
--- with its state (a.fr is the membership as stored).
-local function refresh(a)
-  for _, m in ipairs(MEDIA) do
-    local f = free(a, m)
-    if f ~= a.fr[m] then
-      if f then redis.call('SADD', k('free', m), a.id) else redis.call('SREM', k('free', m), a.id) end
-      a.fr[m] = f
-    end
+  if not a.dirty then
+    a.dirty = true
+    DIRTY[#DIRTY + 1] = a
   end
 end
+
+local function encode_agent(a)
+  return string.format(AG_FMT, a.presence, a.since, a.idle, a.last, a.miss,
+    a.ndirect, a.wseq, a.asg.voice, a.asg.chat, a.asg.email, a.pend.voice, a.pend.chat, a.pend.email,
+    a.wrap.voice, a.wrap.chat, a.wrap.email, a.vbd and '1' or '0', a.cap.voice, a.cap.chat, a.cap.email,
+    a.skillstr)
+end
+
+-- write_chunks runs cmd key v[1..n] in calls of at most 1,000 arguments.
+local function write_chunks(cmd, key, v)
+  for i = 1, #v, 1000 do
+    redis.call(cmd, key, unpack(v, i, math.min(i + 999, #v)))
+  end
+end
+
+-- flush stores the changed agents: one HSET for all records, one SADD or
+-- SREM per free set that changes. Agents removed meanwhile (no longer
+-- the cached record) are skipped. Runs before the free sets are read and
+-- at the end of every call (reply).
+local function flush()
+  if #DIRTY == 0 then return end
+  local recs, add, rem = {}, { voice = {}, chat = {}, email = {} }, { voice = {}, chat = {}, email = {} }
+  for _, a in ipairs(DIRTY) do
+    a.dirty = false
+    if agents[a.id] == a then
+      recs[#recs + 1] = a.id
+      recs[#recs + 1] = encode_agent(a)
+      for _, m in ipairs(MEDIA) do
+        local f = free(a, m)
+        if f ~= a.fr[m] then
+          local l = f and add[m] or rem[m]
+          l[#l + 1] = a.id
+          a.fr[m] = f
+        end
+      end
+    end
+  end
+  DIRTY = {}
+  write_chunks('HSET', k('ag'), recs)
+  for _, m in ipairs(MEDIA) do
+    write_chunks('SADD', k('free', m), add[m])
+    write_chunks('SREM', k('free', m), rem[m])
+  end
+end
+
+-- reply ends a call: changed agents are stored (flush), and the reply
+-- goes back to Go.
+local function reply(code, msg, extra)
+  flush()
+  extra = extra or {}
+  local out = { code, msg, #OUT_OFFERED / 9, #OUT_ENDED / 9, #OUT_MORE, #extra, #OUT_AWAY / 2 }
+  for _, list in ipairs({ OUT_OFFERED, OUT_ENDED, OUT_MORE, extra, OUT_AWAY }) do
+    for _, v in ipairs(list) do out[#out + 1] = v end
+  end
+  return out
+end
+
+local function fail(code, msg) return reply(code, msg) end
 
 -- add_count changes slot counter kind ('asg', 'pend' or 'wrap') of media
 -- m by d, never below 0, and stores the agent (with whatever else the
@@ -338,7 +391,6 @@ local function add_count(a, kind, m, d)
   t[m] = n
   a.load[m] = a.asg[m] + a.pend[m] + a.wrap[m]
   save(a)
-  refresh(a)
 end
 
 local function task(conv)
@@ -419,10 +471,13 @@ local function offer(oid)
   return h
 end
 
--- offer_record is how an offer travels back to Go: all strings.
-local function offer_record(o)
-  return { o.id, o.conv, o.agent, o.queue, o.state, o.created, o.expires,
-    o.ended or '', o.reason or '' }
+-- push_offer appends offer o to list as it travels back to Go: 9
+-- strings (Go: parseOffer).
+local function push_offer(list, o)
+  local n = #list
+  list[n + 1], list[n + 2], list[n + 3], list[n + 4], list[n + 5] = o.id, o.conv, o.agent, o.queue, o.state
+  list[n + 6], list[n + 7], list[n + 8], list[n + 9] = o.created, o.expires, o.ended or '', o.reason or ''
+  return list
 end
 
 local function score_of(q, prio, enq)
@@ -506,12 +561,9 @@ end
 -- make_offer reserves agent a for task t of queue q. It answers false
 -- when the id pool is used up (nothing was written then).
 local function make_offer(a, t, q)
-  local oid
-  repeat
-    if ids_used >= NIDS then return false end
-    ids_used = ids_used + 1
-    oid = A[4 + ids_used]
-  until redis.call('EXISTS', k('o', oid)) == 0
+  if ids_used >= NIDS then return false end
+  ids_used = ids_used + 1
+  local oid = A[4 + ids_used]
   local exp = NOW + q.timeout
   local o = { id = oid, conv = t.conv, agent = a.id, queue = q.id, media = t.media,
     state = 'pending', created = istr(NOW), expires = istr(exp) }
@@ -525,7 +577,7 @@ local function make_offer(a, t, q)
   t.state = 'offered'
   t.offers[#t.offers + 1] = oid
   redis.call('HSET', k('t', t.conv), 'state', 'offered', 'offers', table.concat(t.offers, ' '), 'mem', '')
-  OUT_OFFERED[#OUT_OFFERED + 1] = offer_record(o)
+  push_offer(OUT_OFFERED, o)
   return true
 end
 
@@ -549,7 +601,7 @@ local function end_offer(o, state, reason)
       add_count(a, 'pend', o.media, -1)
     end
   end
-  OUT_ENDED[#OUT_ENDED + 1] = offer_record(o)
+  push_offer(OUT_ENDED, o)
   return a
 end
 
@@ -730,7 +782,6 @@ local function set_presence(a, p)
     redis.call('SREM', k('avail'), a.id)
   end
   save(a)
-  refresh(a)
 end
 
 -- missed counts a missed offer against agent a; at the miss limit the
@@ -741,7 +792,8 @@ local function missed(a)
   if a.miss >= MISS_LIMIT and a.presence == 'available' then
     set_presence(a, 'away')
     cancel_agent_offers(a.id)
-    OUT_AWAY[#OUT_AWAY + 1] = { a.id, 'missed_offers' }
+    local n = #OUT_AWAY
+    OUT_AWAY[n + 1], OUT_AWAY[n + 2] = a.id, 'missed_offers'
   end
 end
 
@@ -754,6 +806,7 @@ end
 -- candidates { id, skills }: their records are fetched in one call but
 -- only decoded (eligible_free) once their skills qualify for a task.
 local function free_members(qid, m)
+  flush()
   local ids = redis.call('SINTER', k('q', qid, 'members'), k('free', m))
   prefetch(ids)
   local cands = {}
@@ -1069,6 +1122,7 @@ local function begin(keys, args)
   ids_used = 0
   OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY = {}, {}, {}, {}
   WORK, WORK_SEEN = {}, {}
+  DIRTY = {}
   reset_cache()
   if NREQS > 4096 then REQS, NREQS, SKILLS = {}, 0, {} end
 end

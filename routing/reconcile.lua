@@ -92,6 +92,7 @@ for _, aid in ipairs(old_agents) do olda[aid] = agent(aid) end
 for _, aid in ipairs(old_agents) do
   if not SA[aid] then
     redis.call('HDEL', k('ag'), aid)
+    agents[aid] = false
     redis.call('DEL', k('a', aid, 'offers'))
   end
   redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
@@ -101,10 +102,11 @@ for _, qid in ipairs(old_queues) do
     redis.call('DEL', k('a', aid, 'queues'))
   end
 end
-redis.call('DEL', k('agents'), k('avail'), k('free', 'voice'), k('free', 'chat'), k('free', 'email'))
+redis.call('DEL', k('agents'), k('avail'))
 for _, spec in ipairs(snap.agents) do
   local aid = spec.id
   local a = olda[aid] or new_agent(aid)
+  agents[aid] = a
   local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
   redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
   a.ndirect, a.vbd = 0, spec.vbd == '1'
@@ -143,7 +145,10 @@ for _, q in ipairs(snap.queues) do
   order[#order + 1] = parse_queue(q.id, q.cfg)
 end
 
--- Fresh reads from here on; free sets from the rewritten agents.
+-- Fresh reads from here on (the rewritten agents stored first); the free
+-- sets rebuilt from the rewritten agents.
+flush()
+redis.call('DEL', k('free', 'voice'), k('free', 'chat'), k('free', 'email'))
 local oldt = tasks
 reset_cache()
 for _, spec in ipairs(snap.agents) do
@@ -151,7 +156,7 @@ for _, spec in ipairs(snap.agents) do
   for _, m in ipairs(MEDIA) do
     a.fr[m] = false
   end
-  refresh(a)
+  save(a)
 end
 
 -- 5. Tasks: written from the snapshot, offered if an offer of theirs

@@ -12,4 +12,4 @@ if a and o.media == 'voice' then set_idle(a) end
 offer_gone(o, true)
 want_pull(o.agent)
 run_work()
-return reply('', '', offer_record(o))
+return reply('', '', push_offer({}, o))

@@ -25,7 +25,8 @@ type Options struct {
 	Prefix string
 	// Now is the clock; default time.Now. Times are kept in milliseconds.
 	Now func() time.Time
-	// NewID returns a fresh offer id; default 16 random bytes in hex.
+	// NewID returns a fresh offer id, never returned before (the scripts
+	// do not check); default 16 random bytes in hex.
 	NewID func() string
 	// ScanDepth bounds the work of one decision: within one requirement
 	// class of a queue's waiting tasks, a dispatch or pull skips at most
@@ -296,7 +297,7 @@ func (r *Router) run(ctx context.Context, op string, s *luaScript, nids int, arg
 			return rep, fmt.Errorf("routing: %s: dispatch: %w", op, err)
 		}
 		if len(next.more) > 0 && len(next.Offered) == 0 {
-			return rep, fmt.Errorf("routing: %s: offer ids exhausted without progress (does NewID repeat ids?)", op)
+			return rep, fmt.Errorf("routing: %s: offer ids exhausted without progress", op)
 		}
 		rep.add(next.Outcome)
 		more = next.more
@@ -322,9 +323,11 @@ func (r *Router) eval(ctx context.Context, s *luaScript, nids int, args []any) (
 
 var errReply = errors.New("malformed script reply")
 
+// parseReply decodes lib.lua's flat reply: code, message, the counts of
+// offered, ended, more, extra and away, then their fields in that order.
 func parseReply(v []any) (reply, error) {
 	var rep reply
-	if len(v) != 7 {
+	if len(v) < 7 {
 		return rep, errReply
 	}
 	code, _ := v[0].(string)
@@ -332,33 +335,38 @@ func parseReply(v []any) (reply, error) {
 	if code != "" {
 		return rep, parley.Errorf(code, "%s", msg)
 	}
-	var err error
-	if rep.Offered, err = parseOffers(v[2]); err != nil {
-		return rep, err
-	}
-	if rep.Ended, err = parseOffers(v[3]); err != nil {
-		return rep, err
-	}
-	if rep.more, err = strs(v[4]); err != nil {
-		return rep, err
-	}
-	if rep.extra, err = strs(v[5]); err != nil {
-		return rep, err
-	}
-	away, ok := v[6].([]any)
-	if !ok {
-		return rep, errReply
-	}
-	for _, x := range away {
-		f, err := strs(x)
-		if err != nil || len(f) != 2 {
+	var n [5]int
+	for i := range n {
+		x, ok := v[2+i].(int64)
+		if !ok || x < 0 || x > int64(len(v)) {
 			return rep, errReply
 		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
+		n[i] = int(x)
+	}
+	f, err := strs(v[7:])
+	if err != nil || len(f) != 9*n[0]+9*n[1]+n[2]+n[3]+2*n[4] {
+		return rep, errReply
+	}
+	take := func(k int) []string {
+		part := f[:k:k]
+		f = f[k:]
+		return part
+	}
+	if rep.Offered, err = parseOffers(take(9 * n[0])); err != nil {
+		return rep, err
+	}
+	if rep.Ended, err = parseOffers(take(9 * n[1])); err != nil {
+		return rep, err
+	}
+	rep.more = take(n[2])
+	rep.extra = take(n[3])
+	away := take(2 * n[4])
+	for i := 0; i < len(away); i += 2 {
+		id, err := strconv.ParseInt(away[i], 10, 64)
 		if err != nil {
 			return rep, errReply
 		}
-		rep.Away = append(rep.Away, AgentAway{AgentID: n, Reason: f[1]})
+		rep.Away = append(rep.Away, AgentAway{AgentID: id, Reason: away[i+1]})
 	}
 	return rep, nil
 }
@@ -377,18 +385,11 @@ func strs(v any) ([]string, error) {
 	return out, nil
 }
 
-func parseOffers(v any) ([]parley.Offer, error) {
-	list, ok := v.([]any)
-	if !ok {
-		return nil, errReply
-	}
+// parseOffers decodes offer records of 9 fields each.
+func parseOffers(f []string) ([]parley.Offer, error) {
 	var out []parley.Offer
-	for _, x := range list {
-		f, err := strs(x)
-		if err != nil {
-			return nil, err
-		}
-		o, err := parseOffer(f)
+	for ; len(f) >= 9; f = f[9:] {
+		o, err := parseOffer(f[:9])
 		if err != nil {
 			return nil, err
 		}

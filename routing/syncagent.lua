@@ -21,6 +21,5 @@ local parts = {}
 for j, n in ipairs(names) do parts[j] = n .. '=' .. istr(lv[n]) end
 set_skills(a, table.concat(parts, ','))
 save(a)
-refresh(a)
 redis.call('SADD', k('agents'), aid)
 return reply('', '')
