@@ -65,7 +65,8 @@
 //	                            <media>|<queue>", score the task's
 //	P:tasks               SET   conversation ids of every task
 //	P:t:<c>               HASH  queue, media, prio, enq (ms), score, req,
-//	                            pref, target, step, state (queued|offered),
+//	                            pref, target, step, tm (1: its next step
+//	                            change is in P:steps), state (queued|offered),
 //	                            offers (pending offer ids, space separated),
 //	                            nexcl, mem (its wait/direct member, "" when
 //	                            offered)

@@ -404,7 +404,7 @@ local function task(conv)
         score = tonumber(h.score), enq = tonumber(h.enq), state = h.state,
         offers = offers, nexcl = tonumber(h.nexcl) or 0, req = h.req or '',
         pref = h.pref or '', target = h.target or '', step = tonumber(h.step) or 0,
-        mem = h.mem or '' }
+        tm = h.tm == '1', mem = h.mem or '' }
     else
       t = false
     end
@@ -533,8 +533,8 @@ end
 
 -- place puts task t (of queue q) among the waiting: its queue's wait set,
 -- or for a direct transfer its target's direct set (member
--- "<pad(conv)>|<media>|<queue>").
-local function place(t, q)
+-- "<pad(conv)>|<media>|<queue>"). fresh: new_task writes the task.
+local function place(t, q, fresh)
   local mem
   if t.target ~= '' then
     mem = pad(t.conv) .. '|' .. t.media .. '|' .. t.queue
@@ -555,7 +555,7 @@ local function place(t, q)
     end
   end
   t.mem, t.state, t.offers = mem, 'queued', {}
-  redis.call('HSET', k('t', t.conv), 'state', 'queued', 'offers', '', 'mem', mem)
+  if not fresh then redis.call('HSET', k('t', t.conv), 'state', 'queued', 'offers', '', 'mem', mem) end
 end
 
 -- make_offer reserves agent a for task t of queue q. It answers false
@@ -633,16 +633,11 @@ local function logged_in_match(q, req)
   return false
 end
 
--- timed reports whether task t of queue q (false: removed) has a step
--- change scheduled in P:steps: advance_step keeps exactly those there.
-local function timed(t, q)
-  return not q or (t.target == '' and t.step < #q.steps and q.steps[t.step + 1].exp > 0)
-end
-
 -- advance_step moves task t of queue q past expired steps and steps to
 -- skip (from its current step on: steps only widen), stores the step and
--- schedules the next step change in P:steps. Direct transfers have none.
--- fresh: t was never scheduled (nothing to unschedule).
+-- schedules the next step change in P:steps (t.tm: scheduled there).
+-- Direct transfers have none. fresh: t is new, never scheduled, and
+-- new_task writes it whole afterwards.
 local function advance_step(t, q, fresh)
   local n, i = 0, t.step
   if q and t.target == '' then n = #q.steps end
@@ -653,14 +648,15 @@ local function advance_step(t, q, fresh)
     i = i + 1
   end
   if i > n then i = n end
-  if i ~= t.step then
-    t.step = i
-    redis.call('HSET', k('t', t.conv), 'step', istr(i))
-  end
-  if i < n and q.steps[i + 1].exp > 0 then
+  local tm = i < n and q.steps[i + 1].exp > 0
+  if tm and (fresh or i ~= t.step or not t.tm) then
     redis.call('ZADD', k('steps'), t.enq + q.steps[i + 1].exp, t.conv)
-  elseif not fresh then
+  elseif not tm and t.tm then
     redis.call('ZREM', k('steps'), t.conv)
+  end
+  if i ~= t.step or tm ~= t.tm then
+    t.step, t.tm = i, tm
+    if not fresh then redis.call('HSET', k('t', t.conv), 'step', istr(i), 'tm', tm and '1' or '0') end
   end
 end
 
@@ -668,7 +664,7 @@ local function delete_task(t)
   unplace(t)
   redis.call('DEL', k('t', t.conv), k('t', t.conv, 'excl'))
   redis.call('ZREM', k('q', t.queue, 'age'), t.conv)
-  if timed(t, queue(t.queue)) then redis.call('ZREM', k('steps'), t.conv) end
+  if t.tm then redis.call('ZREM', k('steps'), t.conv) end
   redis.call('SREM', k('tasks'), t.conv)
   tasks[t.conv] = false
 end
@@ -679,16 +675,18 @@ end
 local function new_task(conv, q, media, prio, enq, req, pref, target, excl_aid)
   local score = score_of(q, prio, enq)
   local t = { conv = conv, queue = q.id, media = media, prio = prio, score = score, enq = enq,
-    state = 'queued', offers = {}, nexcl = 0, req = req, pref = pref, target = target, step = 0, mem = '' }
-  redis.call('HSET', k('t', conv), 'queue', q.id, 'media', media, 'prio', istr(prio),
-    'enq', istr(enq), 'score', istr(score), 'req', req, 'state', 'queued', 'offers', '',
-    'nexcl', '0', 'pref', pref, 'target', target, 'step', '0', 'mem', '')
+    state = 'queued', offers = {}, nexcl = 0, req = req, pref = pref, target = target, step = 0,
+    tm = false, mem = '' }
   tasks[conv] = t
-  if excl_aid ~= '' then exclude(t, excl_aid) end
+  if excl_aid ~= '' and redis.call('SADD', k('t', conv, 'excl'), excl_aid) == 1 then t.nexcl = 1 end
   redis.call('ZADD', k('q', q.id, 'age'), enq, conv)
   redis.call('SADD', k('tasks'), conv)
   advance_step(t, q, true)
-  place(t, q)
+  place(t, q, true)
+  redis.call('HSET', k('t', conv), 'queue', q.id, 'media', media, 'prio', istr(prio),
+    'enq', istr(enq), 'score', istr(score), 'req', req, 'state', 'queued', 'offers', '',
+    'nexcl', istr(t.nexcl), 'pref', pref, 'target', target, 'step', istr(t.step),
+    'tm', t.tm and '1' or '0', 'mem', t.mem)
   return t
 end
 

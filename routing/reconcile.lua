@@ -187,7 +187,7 @@ for _, st in ipairs(snap.tasks) do
   if q and step > #q.steps then step = #q.steps end
   local t = { conv = st.conv, queue = st.queue, media = st.media, prio = st.prio, score = score,
     enq = st.enq, state = 'offered', offers = offers, nexcl = nexcl, req = st.req, pref = st.pref,
-    target = target, step = step, mem = '' }
+    target = target, step = step, tm = false, mem = '' }
   redis.call('DEL', k('t', st.conv))
   redis.call('HSET', k('t', st.conv), 'queue', st.queue, 'media', st.media, 'prio', istr(st.prio),
     'enq', istr(st.enq), 'score', istr(score), 'req', st.req, 'state', 'offered',

@@ -35,7 +35,9 @@ if old and (old.stepstr ~= q.stepstr or old.aging ~= q.aging) then
       if placed then unplace(t) end
       t.score = score_of(q, t.prio, t.enq)
       if t.step > #q.steps then t.step = #q.steps end
-      redis.call('HSET', k('t', conv), 'score', istr(t.score), 'step', istr(t.step))
+      if t.tm then redis.call('ZREM', k('steps'), conv) end -- step timings changed: schedule anew
+      t.tm = false
+      redis.call('HSET', k('t', conv), 'score', istr(t.score), 'step', istr(t.step), 'tm', '0')
       advance_step(t, q)
       if placed then place(t, q) end
     end
