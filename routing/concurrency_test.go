@@ -114,10 +114,14 @@ end
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
   for _, m in ipairs(media) do
     local n = 0
-    local cls = redis.call('HGETALL', k('q', qid, 'cls', m))
-    for i = 1, #cls, 2 do
-      local c = redis.call('ZCARD', k('q', qid, 'wc', m) .. ':' .. cls[i])
-      if c ~= tonumber(cls[i + 1]) or c == 0 then bad('queue', qid, m, 'class', cls[i], 'counts', cls[i + 1], 'holds', c) end
+    local heads = redis.call('ZRANGE', k('q', qid, 'heads', m), 0, -1, 'WITHSCORES')
+    for i = 1, #heads, 2 do
+      local key = k('q', qid, 'wk', m) .. ':' .. heads[i]
+      local c = redis.call('ZCARD', key)
+      local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      if c == 0 or tonumber(first[2]) ~= tonumber(heads[i + 1]) then
+        bad('queue', qid, m, 'class', heads[i], 'heads at', heads[i + 1], 'holds', c, 'first at', tostring(first[2]))
+      end
       n = n + c
     end
     local w = redis.call('ZCARD', k('q', qid, 'wait', m))

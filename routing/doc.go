@@ -30,15 +30,17 @@
 //	                            Task.Require) "skill=level,..." sorted, so
 //	                            eligibility is decided from the member
 //	                            alone; score: see Score and AgingScore
-//	P:q:<q>:cls:<media>   HASH  requirement class (an effective
-//	                            requirement, as in wait members) -> number
-//	                            of waiting tasks of that class
-//	P:q:<q>:wc:<media>:<req> ZSET the waiting tasks of one class; member
+//	P:q:<q>:heads:<media> ZSET  requirement class (an effective
+//	                            requirement, as in wait members) scored
+//	                            with the score of its first waiting task
+//	P:q:<q>:wk:<media>:<req> ZSET the waiting tasks of one class; member
 //	                            "<score padded to 16><conv padded to 19>
 //	                            <x or ->", so members compare as the
-//	                            tasks order; a dispatch or pull reads only
-//	                            the heads of the classes a free agent
-//	                            qualifies for
+//	                            tasks order; a pull reads the heads of
+//	                            its queues and looks into the best classes
+//	                            it qualifies for only; a dispatch reads
+//	                            the first members of the classes a free
+//	                            agent qualifies for
 //	P:q:<q>:age           ZSET  every task of the queue, waiting or
 //	                            offered; score: enqueued_at in ms
 //	P:agents              SET   ids of synced agents

@@ -92,15 +92,16 @@ end
 -- wait_key names the ZSET of a queue's waiting tasks of one media.
 local function wait_key(qid, m) return k('q', qid, 'wait', m) end
 
--- The same tasks are also kept by requirement class: cls_key names a
--- HASH of the queue's classes of media m (effective requirement -> number
--- of waiting tasks) and class_key the ZSET of one class, whose members
--- "<score padded to 16><pad(conv)><x or ->" sort as strings exactly as
--- the tasks sort (score, then conversation id). A dispatch or pull reads
--- the head of each class an agent qualifies for instead of scanning past
--- tasks nobody free can take.
-local function cls_key(qid, m) return k('q', qid, 'cls', m) end
-local function class_key(qid, m, req) return k('q', qid, 'wc', m) .. ':' .. req end
+-- The same tasks are also kept by requirement class: class_key names the
+-- ZSET of one class, whose members "<score padded to 16><pad(conv)><x or
+-- ->" sort as strings exactly as the tasks sort (score, then conversation
+-- id), and heads_key a ZSET of the queue's classes of media m, each scored
+-- with the score of its first task. A pull reads the heads of its queues
+-- and looks into the best classes it qualifies for only; a dispatch looks
+-- at the head of each class some free member qualifies for. Neither scans
+-- past tasks nobody free can take.
+local function heads_key(qid, m) return k('q', qid, 'heads', m) end
+local function class_key(qid, m, req) return k('q', qid, 'wk', m) .. ':' .. req end
 
 local function hash(key)
   local v = redis.call('HGETALL', key)
@@ -491,10 +492,45 @@ local function class_member(t)
   return pad16(t.score) .. t.mem:sub(1, 19) .. t.mem:sub(21, 21)
 end
 
--- uncount_class counts one task less in class req of queue qid, media m.
-local function uncount_class(qid, m, req)
-  if redis.call('HINCRBY', cls_key(qid, m), req, -1) <= 0 then
-    redis.call('HDEL', cls_key(qid, m), req)
+local function member_score(cmem) return tonumber(cmem:sub(1, 16)) end
+
+-- RANGES caches, per call, the first members of class sets as read from
+-- index 0 (at most 4, complete = the set holds no more), kept in step
+-- with the removals this call makes and dropped on any other write, so
+-- that taking a class's head tells its next head without another read.
+local RANGES = {}
+
+-- class_added: a member of score was added to class req (key) of queue
+-- qid, media m.
+local function class_added(qid, m, req, key, score)
+  RANGES[key] = nil
+  redis.call('ZADD', heads_key(qid, m), 'LT', score, req)
+end
+
+-- class_removed: member cmem was removed from class req (key) of queue
+-- qid, media m; the class's head score follows, or the class goes.
+local function class_removed(qid, m, req, key, cmem)
+  local r, head = RANGES[key], nil
+  if r then
+    for i, x in ipairs(r) do
+      if x == cmem then
+        table.remove(r, i)
+        break
+      end
+    end
+    if #r > 0 then
+      head = r[1]
+    elseif r.complete then
+      head = false
+    else
+      RANGES[key] = nil
+    end
+  end
+  if head == nil then head = redis.call('ZRANGE', key, 0, 0)[1] or false end
+  if not head then
+    redis.call('ZREM', heads_key(qid, m), req)
+  elseif member_score(head) > member_score(cmem) then
+    redis.call('ZADD', heads_key(qid, m), member_score(head), req)
   end
 end
 
@@ -502,10 +538,11 @@ end
 -- rebuilds them).
 local function clear_waiting(qid)
   for _, m in ipairs(MEDIA) do
-    for _, req in ipairs(redis.call('HKEYS', cls_key(qid, m))) do
+    for _, req in ipairs(redis.call('ZRANGE', heads_key(qid, m), 0, -1)) do
       redis.call('DEL', class_key(qid, m, req))
+      RANGES[class_key(qid, m, req)] = nil
     end
-    redis.call('DEL', wait_key(qid, m), cls_key(qid, m))
+    redis.call('DEL', wait_key(qid, m), heads_key(qid, m))
   end
 end
 
@@ -523,10 +560,9 @@ local function unplace(t)
     end
   else
     redis.call('ZREM', wait_key(t.queue, t.media), t.mem)
-    local req = t.mem:sub(23)
-    if redis.call('ZREM', class_key(t.queue, t.media, req), class_member(t)) == 1 then
-      uncount_class(t.queue, t.media, req)
-    end
+    local req, cmem = t.mem:sub(23), class_member(t)
+    local key = class_key(t.queue, t.media, req)
+    if redis.call('ZREM', key, cmem) == 1 then class_removed(t.queue, t.media, req, key, cmem) end
   end
   t.mem = ''
 end
@@ -550,8 +586,9 @@ local function place(t, q, fresh)
     mem = pad(t.conv) .. (t.nexcl > 0 and '|x|' or '|-|') .. req
     redis.call('ZADD', wait_key(t.queue, t.media), t.score, mem)
     t.mem = mem
-    if redis.call('ZADD', class_key(t.queue, t.media, req), t.score, class_member(t)) == 1 then
-      redis.call('HINCRBY', cls_key(t.queue, t.media), req, 1)
+    local key = class_key(t.queue, t.media, req)
+    if redis.call('ZADD', key, t.score, class_member(t)) == 1 then
+      class_added(t.queue, t.media, req, key, t.score)
     end
   end
   t.mem, t.state, t.offers = mem, 'queued', {}
@@ -872,7 +909,7 @@ end
 
 -- classes lists the requirement classes of queue qid's waiting tasks of
 -- media m.
-local function classes(qid, m) return redis.call('HKEYS', cls_key(qid, m)) end
+local function classes(qid, m) return redis.call('ZRANGE', heads_key(qid, m), 0, -1) end
 
 -- class_task returns the task behind class member cmem of class c (of
 -- queue qid, media m), dropping debris (a member whose task is gone, not
@@ -883,7 +920,7 @@ local function class_task(qid, m, c, cmem)
       and t.mem ~= '' and t.mem:sub(23) == c.req and class_member(t) == cmem then
     return t
   end
-  if redis.call('ZREM', c.key, cmem) == 1 then uncount_class(qid, m, c.req) end
+  if redis.call('ZREM', c.key, cmem) == 1 then class_removed(qid, m, c.req, c.key, cmem) end
   return nil
 end
 
@@ -895,13 +932,25 @@ end
 -- class are looked at. Returns the member or nil.
 local function class_head(c, ok)
   while c.skip < DEPTH do
-    local v = redis.call('ZRANGE', c.key, c.skip, c.skip + 3)
+    local v, last
+    if c.skip == 0 then
+      v = RANGES[c.key]
+      if not v then
+        v = redis.call('ZRANGE', c.key, 0, 3)
+        v.complete = #v < 4
+        RANGES[c.key] = v
+      end
+      last = v.complete
+    else
+      v = redis.call('ZRANGE', c.key, c.skip, c.skip + 3)
+      last = #v < 4
+    end
     for _, cmem in ipairs(v) do
       if cmem:byte(36) ~= 120 or ok(unpad(cmem:sub(17, 35))) then return cmem end
       c.skip = c.skip + 1
       if c.skip >= DEPTH then return nil end
     end
-    if #v < 4 then return nil end
+    if last then return nil end
   end
   return nil
 end
@@ -993,17 +1042,31 @@ local function offer_task(conv)
   return offer_to(choose(q, t, elig, reqs), t, q)
 end
 
--- first_eligible returns the first waiting task of media m of queue q
--- that agent a (free on m) may take, as its class member (see
--- class_head; members compare as the tasks order), and its class.
-local function first_eligible(q, m, a)
-  local bmem, bc = nil, nil
-  for _, req in ipairs(classes(q.id, m)) do
-    if satisfies(a, parse_req(req)) then
-      local c = { req = req, key = class_key(q.id, m, req), skip = 0 }
-      local cmem = class_head(c, function(conv) return not excluded(conv, a.id, true) end)
-      if cmem and (bmem == nil or cmem < bmem) then bmem, bc = cmem, c end
+-- qualifying_classes appends to cands the classes of queue q's waiting
+-- tasks of media m that agent a qualifies for, with their head scores.
+local function qualifying_classes(cands, q, m, a)
+  local v = redis.call('ZRANGE', heads_key(q.id, m), 0, -1, 'WITHSCORES')
+  for i = 1, #v, 2 do
+    if satisfies(a, parse_req(v[i])) then
+      cands[#cands + 1] = { q = q, m = m, req = v[i], key = class_key(q.id, m, v[i]),
+        hs = tonumber(v[i + 1]), skip = 0 }
     end
+  end
+end
+
+-- first_eligible returns the first waiting task that agent a may take
+-- among candidate classes cands, as its class member (see class_head;
+-- members compare as the tasks order), and its class. Classes are looked
+-- into best head first, and no further once a head is worse than the
+-- best member found.
+local function first_eligible(cands, a)
+  table.sort(cands, function(x, y) return x.hs < y.hs end)
+  local ok = function(conv) return not excluded(conv, a.id, true) end
+  local bmem, bc = nil, nil
+  for _, c in ipairs(cands) do
+    if bmem and c.hs > member_score(bmem) then break end
+    local cmem = class_head(c, ok)
+    if cmem and (bmem == nil or cmem < bmem) then bmem, bc = cmem, c end
   end
   return bmem, bc
 end
@@ -1053,22 +1116,22 @@ local function pull_agent(aid)
       if not ok then return false end
     end
     if not took then
-      local bmem, bc, bq, bm = nil, nil, nil, nil
-      for _, q in ipairs(qs) do
-        if bq and q.prio < bq.prio then break end
-        for _, m in ipairs(MEDIA) do
-          if free(a, m) then
-            local cmem, c = first_eligible(q, m, a)
-            if cmem and (bmem == nil or cmem < bmem) then
-              bmem, bc, bq, bm = cmem, c, q, m
-            end
+      -- the best task of the highest priority queues that have one
+      local bmem, bc, i = nil, nil, 1
+      while not bmem and i <= #qs do
+        local cands, prio = {}, qs[i].prio
+        while i <= #qs and qs[i].prio == prio do
+          for _, m in ipairs(MEDIA) do
+            if free(a, m) then qualifying_classes(cands, qs[i], m, a) end
           end
+          i = i + 1
         end
+        bmem, bc = first_eligible(cands, a)
       end
       if not bmem then return true end
-      local t = class_task(bq.id, bm, bc, bmem)
+      local t = class_task(bc.q.id, bc.m, bc, bmem)
       if t then
-        if not offer_to({ a }, t, bq) then return false end
+        if not offer_to({ a }, t, bc.q) then return false end
       end
     end
   end
@@ -1120,7 +1183,7 @@ local function begin(keys, args)
   ids_used = 0
   OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY = {}, {}, {}, {}
   WORK, WORK_SEEN = {}, {}
-  DIRTY = {}
+  DIRTY, RANGES = {}, {}
   reset_cache()
   if NREQS > 4096 then REQS, NREQS, SKILLS = {}, 0, {} end
 end
