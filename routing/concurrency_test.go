@@ -70,10 +70,15 @@ for _, conv in ipairs(redis.call('SMEMBERS', k('tasks'))) do
   local t = {}
   local v = redis.call('HGETALL', k('t', conv))
   for i = 1, #v, 2 do t[v[i]] = v[i + 1] end
-  local wkey = k('q', t.queue, 'wait', t.media)
-  if t.target and t.target ~= '' then wkey = k('a', t.target, 'direct') end
   local score = nil
-  if t.mem and t.mem ~= '' then score = redis.call('ZSCORE', wkey, t.mem) end
+  if t.mem and t.mem ~= '' then
+    if t.target and t.target ~= '' then
+      score = redis.call('ZSCORE', k('a', t.target, 'direct'), t.mem)
+    else
+      local cmem = string.format('%016d', tonumber(t.score)) .. t.mem:sub(1, 19) .. t.mem:sub(21, 21)
+      score = redis.call('ZSCORE', k('q', t.queue, 'wk', t.media) .. ':' .. t.mem:sub(23), cmem)
+    end
+  end
   if t.state == 'offered' then
     noffered = noffered + 1
     local n = 0
@@ -99,21 +104,17 @@ for conv in pairs(byconv) do
   if not conv:find(':') and redis.call('EXISTS', k('t', conv)) == 0 then bad('pending offer for missing task', conv) end
 end
 local nwait = 0
-for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
-  for _, m in ipairs(media) do nwait = nwait + redis.call('ZCARD', k('q', qid, 'wait', m)) end
-end
 for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   nwait = nwait + redis.call('ZCARD', k('a', aid, 'direct'))
 end
-if nwait + noffered ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noffered) end
 -- Step timers belong to live tasks.
 for _, conv in ipairs(redis.call('ZRANGE', k('steps'), 0, -1)) do
   if redis.call('SISMEMBER', k('tasks'), conv) == 0 then bad('step timer of deleted task', conv) end
 end
--- The class index holds exactly the waiting tasks of each queue and media.
+-- The class sets hold exactly the waiting tasks (each queued task's
+-- member was checked above), and their heads are scored right.
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
   for _, m in ipairs(media) do
-    local n = 0
     local heads = redis.call('ZRANGE', k('q', qid, 'heads', m), 0, -1, 'WITHSCORES')
     for i = 1, #heads, 2 do
       local key = k('q', qid, 'wk', m) .. ':' .. heads[i]
@@ -122,12 +123,11 @@ for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
       if c == 0 or tonumber(first[2]) ~= tonumber(heads[i + 1]) then
         bad('queue', qid, m, 'class', heads[i], 'heads at', heads[i + 1], 'holds', c, 'first at', tostring(first[2]))
       end
-      n = n + c
+      nwait = nwait + c
     end
-    local w = redis.call('ZCARD', k('q', qid, 'wait', m))
-    if n ~= w then bad('queue', qid, m, 'classes hold', n, 'but', w, 'wait') end
   end
 end
+if nwait + noffered ~= ntasks then bad('tasks', ntasks, '~= waiting', nwait, '+ offered', noffered) end
 -- The free sets hold exactly the available agents with a free slot.
 for _, m in ipairs(media) do
   local inset = {}

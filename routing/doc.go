@@ -23,19 +23,16 @@
 //	                            steps "expire_ms:skip:req;..." (one HMGET
 //	                            reads all of an agent's queues)
 //	P:q:<q>:members       SET   agent ids
-//	P:q:<q>:wait:<media>  ZSET  waiting (not offered) tasks of one media;
-//	                            member "<conv padded to 19>|<x or ->|<req>":
-//	                            x when the task has exclusions, req the
-//	                            effective requirement (current step ∪
-//	                            Task.Require) "skill=level,..." sorted, so
-//	                            eligibility is decided from the member
-//	                            alone; score: see Score and AgingScore
-//	P:q:<q>:heads:<media> ZSET  requirement class (an effective
-//	                            requirement, as in wait members) scored
-//	                            with the score of its first waiting task
-//	P:q:<q>:wk:<media>:<req> ZSET the waiting tasks of one class; member
-//	                            "<score padded to 16><conv padded to 19>
-//	                            <x or ->", so members compare as the
+//	P:q:<q>:heads:<media> ZSET  requirement class (the effective
+//	                            requirement "skill=level,..." sorted, of
+//	                            the current step and Task.Require, so
+//	                            eligibility is decided from the class
+//	                            alone) scored with the score of its first
+//	                            waiting task (see Score and AgingScore)
+//	P:q:<q>:wk:<media>:<req> ZSET the waiting (not offered) tasks of one
+//	                            class; member "<score padded to 16><conv
+//	                            padded to 19><x or ->" (x when the task
+//	                            has exclusions), so members compare as the
 //	                            tasks order; a pull reads the heads of
 //	                            its queues and looks into the best classes
 //	                            it qualifies for only; a dispatch reads
@@ -70,8 +67,10 @@
 //	                            pref, target, step, tm (1: its next step
 //	                            change is in P:steps), state (queued|offered),
 //	                            offers (pending offer ids, space separated),
-//	                            nexcl, mem (its wait/direct member, "" when
-//	                            offered)
+//	                            nexcl, mem (where it waits: "<conv padded
+//	                            to 19>|<x or ->|<req>" in a class, its
+//	                            direct member for a direct transfer, ""
+//	                            when offered)
 //	P:t:<c>:excl          SET   agents excluded for the task (rejected or
 //	                            missed it)
 //	P:o:<id>              HASH  conv, agent, queue, media, state, created,

@@ -242,16 +242,25 @@ func (e *env) waitingOrder(q int64) []string {
 	e.t.Helper()
 	var keys []string
 	for _, m := range parley.AllMedia {
-		keys = append(keys, e.r.key("q", id(q), "wait", string(m)))
+		classes, err := e.rdb.ZRange(e.ctx, e.r.key("q", id(q), "heads", string(m)), 0, -1).Result()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, c := range classes {
+			keys = append(keys, e.r.key("q", id(q), "wk", string(m))+":"+c)
+		}
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	// class members: "<score padded to 16><conv padded to 19><x or ->"
 	members, err := e.rdb.ZUnion(e.ctx, redis.ZStore{Keys: keys}).Result()
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	out := make([]string, len(members))
 	for i, m := range members {
-		c, _, _ := strings.Cut(m, "|")
-		out[i] = strings.TrimLeft(c, "0")
+		out[i] = strings.TrimLeft(m[16:35], "0")
 	}
 	return out
 }

@@ -89,10 +89,8 @@ local function split(s, sep)
   end
 end
 
--- wait_key names the ZSET of a queue's waiting tasks of one media.
-local function wait_key(qid, m) return k('q', qid, 'wait', m) end
-
--- The same tasks are also kept by requirement class: class_key names the
+-- A queue's waiting tasks are kept by media and requirement class (the
+-- effective requirement, eff_req): class_key names the
 -- ZSET of one class, whose members "<score padded to 16><pad(conv)><x or
 -- ->" sort as strings exactly as the tasks sort (score, then conversation
 -- id), and heads_key a ZSET of the queue's classes of media m, each scored
@@ -534,19 +532,18 @@ local function class_removed(qid, m, req, key, cmem)
   end
 end
 
--- clear_waiting deletes queue qid's wait sets and class sets (reconcile
--- rebuilds them).
+-- clear_waiting deletes queue qid's class sets (reconcile rebuilds them).
 local function clear_waiting(qid)
   for _, m in ipairs(MEDIA) do
     for _, req in ipairs(redis.call('ZRANGE', heads_key(qid, m), 0, -1)) do
       redis.call('DEL', class_key(qid, m, req))
       RANGES[class_key(qid, m, req)] = nil
     end
-    redis.call('DEL', wait_key(qid, m), heads_key(qid, m))
+    redis.call('DEL', heads_key(qid, m))
   end
 end
 
--- unplace takes a queued task out of its wait set (or its target's
+-- unplace takes a queued task out of its class set (or its target's
 -- direct set).
 local function unplace(t)
   if t.mem == '' then return end
@@ -559,7 +556,6 @@ local function unplace(t)
       end
     end
   else
-    redis.call('ZREM', wait_key(t.queue, t.media), t.mem)
     local req, cmem = t.mem:sub(23), class_member(t)
     local key = class_key(t.queue, t.media, req)
     if redis.call('ZREM', key, cmem) == 1 then class_removed(t.queue, t.media, req, key, cmem) end
@@ -567,9 +563,10 @@ local function unplace(t)
   t.mem = ''
 end
 
--- place puts task t (of queue q) among the waiting: its queue's wait set,
--- or for a direct transfer its target's direct set (member
--- "<pad(conv)>|<media>|<queue>"). fresh: new_task writes the task.
+-- place puts task t (of queue q) among the waiting: its class set (t.mem
+-- "<pad(conv)>|<x or ->|<req>", the exclusion flag as placed and the
+-- class), or for a direct transfer its target's direct set (t.mem the
+-- member "<pad(conv)>|<media>|<queue>"). fresh: new_task writes the task.
 local function place(t, q, fresh)
   local mem
   if t.target ~= '' then
@@ -584,7 +581,6 @@ local function place(t, q, fresh)
   else
     local req = eff_req(t, q)
     mem = pad(t.conv) .. (t.nexcl > 0 and '|x|' or '|-|') .. req
-    redis.call('ZADD', wait_key(t.queue, t.media), t.score, mem)
     t.mem = mem
     local key = class_key(t.queue, t.media, req)
     if redis.call('ZADD', key, t.score, class_member(t)) == 1 then

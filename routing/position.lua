@@ -6,12 +6,15 @@ local conv = arg(1)
 local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'score', 'mem', 'target')
 if not v[1] then return reply('', '') end
 if v[2] ~= 'queued' or (v[5] and v[5] ~= '') then return reply('', '', { '0' }) end
-local mem, pos = v[4], 0
+-- its class member (lib.lua); members of equal score compare as tasks do
+local cmem, pos = pad16(tonumber(v[3])) .. v[4]:sub(1, 19) .. v[4]:sub(21, 21), 0
 for _, m in ipairs(MEDIA) do
-  local key = wait_key(v[1], m)
-  pos = pos + redis.call('ZCOUNT', key, '-inf', '(' .. v[3])
-  for _, x in ipairs(redis.call('ZRANGEBYSCORE', key, v[3], v[3])) do
-    if x < mem then pos = pos + 1 end
+  for _, req in ipairs(classes(v[1], m)) do
+    local key = class_key(v[1], m, req)
+    pos = pos + redis.call('ZCOUNT', key, '-inf', '(' .. v[3])
+    for _, x in ipairs(redis.call('ZRANGEBYSCORE', key, v[3], v[3])) do
+      if x < cmem then pos = pos + 1 end
+    end
   end
 end
 return reply('', '', { istr(pos) })
