@@ -112,16 +112,19 @@ for _, conv in ipairs(redis.call('ZRANGE', k('steps'), 0, -1)) do
   if redis.call('SISMEMBER', k('tasks'), conv) == 0 then bad('step timer of deleted task', conv) end
 end
 -- The class sets hold exactly the waiting tasks (each queued task's
--- member was checked above), and their heads are scored right.
+-- member was checked above), and each class's first member is listed.
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
   for _, m in ipairs(media) do
-    local heads = redis.call('ZRANGE', k('q', qid, 'heads', m), 0, -1, 'WITHSCORES')
-    for i = 1, #heads, 2 do
-      local key = k('q', qid, 'wk', m) .. ':' .. heads[i]
+    local seen = {}
+    for _, e in ipairs(redis.call('ZRANGE', k('q', qid, 'first', m), 0, -1)) do
+      local req = e:sub(38)
+      if seen[req] then bad('queue', qid, m, 'class', req, 'listed twice') end
+      seen[req] = true
+      local key = k('q', qid, 'wk', m) .. ':' .. req
       local c = redis.call('ZCARD', key)
-      local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      if c == 0 or tonumber(first[2]) ~= tonumber(heads[i + 1]) then
-        bad('queue', qid, m, 'class', heads[i], 'heads at', heads[i + 1], 'holds', c, 'first at', tostring(first[2]))
+      local first = redis.call('ZRANGE', key, 0, 0)[1]
+      if c == 0 or first ~= e:sub(1, 36) then
+        bad('queue', qid, m, 'class', req, 'listed first', e:sub(1, 36), 'holds', c, 'first', tostring(first))
       end
       nwait = nwait + c
     end

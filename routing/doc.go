@@ -23,21 +23,21 @@
 //	                            steps "expire_ms:skip:req;..." (one HMGET
 //	                            reads all of an agent's queues)
 //	P:q:<q>:members       SET   agent ids
-//	P:q:<q>:heads:<media> ZSET  requirement class (the effective
+//	P:q:<q>:wk:<media>:<req> ZSET the waiting (not offered) tasks of one
+//	                            requirement class (the effective
 //	                            requirement "skill=level,..." sorted, of
 //	                            the current step and Task.Require, so
 //	                            eligibility is decided from the class
-//	                            alone) scored with the score of its first
-//	                            waiting task (see Score and AgingScore)
-//	P:q:<q>:wk:<media>:<req> ZSET the waiting (not offered) tasks of one
-//	                            class; member "<score padded to 16><conv
-//	                            padded to 19><x or ->" (x when the task
-//	                            has exclusions), so members compare as the
-//	                            tasks order; a pull reads the heads of
-//	                            its queues and looks into the best classes
-//	                            it qualifies for only; a dispatch reads
-//	                            the first members of the classes a free
-//	                            agent qualifies for
+//	                            alone); score: see Score and AgingScore;
+//	                            member "<score padded to 16><conv padded
+//	                            to 19><x or ->" (x when the task has
+//	                            exclusions), so members compare as the
+//	                            tasks order
+//	P:q:<q>:first:<media> ZSET  "<first member of a class>|<req>" for each
+//	                            class, all scored 0 (so they sort as the
+//	                            tasks do); a pull reads these of its
+//	                            queues and looks into a class only when
+//	                            its first task has exclusions
 //	P:q:<q>:age           ZSET  every task of the queue, waiting or
 //	                            offered; score: enqueued_at in ms
 //	P:agents              SET   ids of synced agents

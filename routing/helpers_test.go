@@ -242,12 +242,12 @@ func (e *env) waitingOrder(q int64) []string {
 	e.t.Helper()
 	var keys []string
 	for _, m := range parley.AllMedia {
-		classes, err := e.rdb.ZRange(e.ctx, e.r.key("q", id(q), "heads", string(m)), 0, -1).Result()
+		firsts, err := e.rdb.ZRange(e.ctx, e.r.key("q", id(q), "first", string(m)), 0, -1).Result()
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		for _, c := range classes {
-			keys = append(keys, e.r.key("q", id(q), "wk", string(m))+":"+c)
+		for _, f := range firsts { // "<class member>|<req>"
+			keys = append(keys, e.r.key("q", id(q), "wk", string(m))+":"+f[37:])
 		}
 	}
 	if len(keys) == 0 {

@@ -93,12 +93,15 @@ end
 -- effective requirement, eff_req): class_key names the
 -- ZSET of one class, whose members "<score padded to 16><pad(conv)><x or
 -- ->" sort as strings exactly as the tasks sort (score, then conversation
--- id), and heads_key a ZSET of the queue's classes of media m, each scored
--- with the score of its first task. A pull reads the heads of its queues
--- and looks into the best classes it qualifies for only; a dispatch looks
--- at the head of each class some free member qualifies for. Neither scans
+-- id), and firsts_key a ZSET of the first member of each class of the
+-- queue's tasks of media m, "<class member>|<req>", all scored 0 so they
+-- sort as the tasks do (no score is ever read: formatting and parsing a
+-- double costs more than a redis.call). A pull reads the firsts of its
+-- queues and takes the best it qualifies for, looking into a class only
+-- when that first task has exclusions; a dispatch looks at the first
+-- members of each class some free member qualifies for. Neither scans
 -- past tasks nobody free can take.
-local function heads_key(qid, m) return k('q', qid, 'heads', m) end
+local function firsts_key(qid, m) return k('q', qid, 'first', m) end
 local function class_key(qid, m, req) return k('q', qid, 'wk', m) .. ':' .. req end
 
 local function hash(key)
@@ -490,24 +493,29 @@ local function class_member(t)
   return pad16(t.score) .. t.mem:sub(1, 19) .. t.mem:sub(21, 21)
 end
 
-local function member_score(cmem) return tonumber(cmem:sub(1, 16)) end
-
 -- RANGES caches, per call, the first members of class sets as read from
 -- index 0 (at most 4, complete = the set holds no more), kept in step
 -- with the removals this call makes and dropped on any other write, so
 -- that taking a class's head tells its next head without another read.
 local RANGES = {}
 
--- class_added: a member of score was added to class req (key) of queue
--- qid, media m.
-local function class_added(qid, m, req, key, score)
-  RANGES[key] = nil
-  redis.call('ZADD', heads_key(qid, m), 'LT', score, req)
+-- class_added: member cmem was added to class req (key) of queue qid,
+-- media m; when it comes first, it replaces the class's first entry.
+local function class_added(qid, m, req, key, cmem)
+  local v = redis.call('ZRANGE', key, 0, 1)
+  v.complete = #v < 2
+  RANGES[key] = v
+  if v[1] == cmem then
+    if v[2] then redis.call('ZREM', firsts_key(qid, m), v[2] .. '|' .. req) end
+    redis.call('ZADD', firsts_key(qid, m), 0, cmem .. '|' .. req)
+  end
 end
 
 -- class_removed: member cmem was removed from class req (key) of queue
--- qid, media m; the class's head score follows, or the class goes.
+-- qid, media m; when it was first, the next member's entry replaces it
+-- (none: the class is gone).
 local function class_removed(qid, m, req, key, cmem)
+  local first = redis.call('ZREM', firsts_key(qid, m), cmem .. '|' .. req) == 1
   local r, head = RANGES[key], nil
   if r then
     for i, x in ipairs(r) do
@@ -524,22 +532,27 @@ local function class_removed(qid, m, req, key, cmem)
       RANGES[key] = nil
     end
   end
+  if not first then return end
   if head == nil then head = redis.call('ZRANGE', key, 0, 0)[1] or false end
-  if not head then
-    redis.call('ZREM', heads_key(qid, m), req)
-  elseif member_score(head) > member_score(cmem) then
-    redis.call('ZADD', heads_key(qid, m), member_score(head), req)
-  end
+  if head then redis.call('ZADD', firsts_key(qid, m), 0, head .. '|' .. req) end
+end
+
+-- classes lists the requirement classes of queue qid's waiting tasks of
+-- media m, their first tasks first.
+local function classes(qid, m)
+  local out = {}
+  for i, e in ipairs(redis.call('ZRANGE', firsts_key(qid, m), 0, -1)) do out[i] = e:sub(38) end
+  return out
 end
 
 -- clear_waiting deletes queue qid's class sets (reconcile rebuilds them).
 local function clear_waiting(qid)
   for _, m in ipairs(MEDIA) do
-    for _, req in ipairs(redis.call('ZRANGE', heads_key(qid, m), 0, -1)) do
+    for _, req in ipairs(classes(qid, m)) do
       redis.call('DEL', class_key(qid, m, req))
       RANGES[class_key(qid, m, req)] = nil
     end
-    redis.call('DEL', heads_key(qid, m))
+    redis.call('DEL', firsts_key(qid, m))
   end
 end
 
@@ -584,7 +597,7 @@ local function place(t, q, fresh)
     t.mem = mem
     local key = class_key(t.queue, t.media, req)
     if redis.call('ZADD', key, t.score, class_member(t)) == 1 then
-      class_added(t.queue, t.media, req, key, t.score)
+      class_added(t.queue, t.media, req, key, class_member(t))
     end
   end
   t.mem, t.state, t.offers = mem, 'queued', {}
@@ -903,9 +916,6 @@ local function live_task(key, conv, mem)
   return nil
 end
 
--- classes lists the requirement classes of queue qid's waiting tasks of
--- media m.
-local function classes(qid, m) return redis.call('ZRANGE', heads_key(qid, m), 0, -1) end
 
 -- class_task returns the task behind class member cmem of class c (of
 -- queue qid, media m), dropping debris (a member whose task is gone, not
@@ -916,7 +926,8 @@ local function class_task(qid, m, c, cmem)
       and t.mem ~= '' and t.mem:sub(23) == c.req and class_member(t) == cmem then
     return t
   end
-  if redis.call('ZREM', c.key, cmem) == 1 then class_removed(qid, m, c.req, c.key, cmem) end
+  redis.call('ZREM', c.key, cmem)
+  class_removed(qid, m, c.req, c.key, cmem)
   return nil
 end
 
@@ -1039,29 +1050,32 @@ local function offer_task(conv)
 end
 
 -- qualifying_classes appends to cands the classes of queue q's waiting
--- tasks of media m that agent a qualifies for, with their head scores.
+-- tasks of media m that agent a qualifies for, each with its first
+-- member (head). Past the first whose head has no exclusions (any
+-- qualified agent may take it) the others come later.
 local function qualifying_classes(cands, q, m, a)
-  local v = redis.call('ZRANGE', heads_key(q.id, m), 0, -1, 'WITHSCORES')
-  for i = 1, #v, 2 do
-    if satisfies(a, parse_req(v[i])) then
-      cands[#cands + 1] = { q = q, m = m, req = v[i], key = class_key(q.id, m, v[i]),
-        hs = tonumber(v[i + 1]), skip = 0 }
+  for _, e in ipairs(redis.call('ZRANGE', firsts_key(q.id, m), 0, -1)) do
+    local req = e:sub(38)
+    if satisfies(a, parse_req(req)) then
+      cands[#cands + 1] = { q = q, m = m, req = req, key = class_key(q.id, m, req), head = e:sub(1, 36), skip = 0 }
+      if e:byte(36) ~= 120 then return end
     end
   end
 end
 
 -- first_eligible returns the first waiting task that agent a may take
--- among candidate classes cands, as its class member (see class_head;
--- members compare as the tasks order), and its class. Classes are looked
--- into best head first, and no further once a head is worse than the
--- best member found.
+-- among candidate classes cands, as its class member (members compare as
+-- the tasks order), and its class. A head without exclusions is taken as
+-- it is; a class whose head has them is looked into (class_head). No
+-- class is looked into once its head is worse than the best found.
 local function first_eligible(cands, a)
-  table.sort(cands, function(x, y) return x.hs < y.hs end)
+  table.sort(cands, function(x, y) return x.head < y.head end)
   local ok = function(conv) return not excluded(conv, a.id, true) end
   local bmem, bc = nil, nil
   for _, c in ipairs(cands) do
-    if bmem and c.hs > member_score(bmem) then break end
-    local cmem = class_head(c, ok)
+    if bmem and c.head > bmem then break end
+    local cmem = c.head
+    if cmem:byte(36) == 120 then cmem = class_head(c, ok) end
     if cmem and (bmem == nil or cmem < bmem) then bmem, bc = cmem, c end
   end
   return bmem, bc
