@@ -356,11 +356,11 @@ func (r *Router) AgentState(ctx context.Context, agentID int64) (AgentState, err
 }
 
 // decodeAgent reads an agent's record (see lib.lua): "presence|since|
-// idle|last|miss|ndirect|wseq|asg x3|pend x3|wrap x3|vbd|cap x3|skills",
-// media in the order voice, chat, email.
+// idle|last|miss|ndirect|wseq|asg x3|pend x3|wrap x3|vbd|cap x3|offers|
+// skills", media in the order voice, chat, email.
 func decodeAgent(rec string) (AgentState, error) {
-	f := strings.SplitN(rec, "|", 21)
-	if len(f) != 21 {
+	f := strings.SplitN(rec, "|", 22)
+	if len(f) != 22 {
 		return AgentState{}, errReply
 	}
 	var n [20]int

@@ -31,18 +31,18 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   -- The agent's record (see lib.lua), as named fields.
   local a = {}
   local f = {}
-  for x in string.gmatch(redis.call('HGET', k('ag'), aid) or '', '[^|]+') do f[#f + 1] = x end
-  if #f < 20 then bad('agent', aid, 'record has', #f, 'fields') end
+  for x in string.gmatch((redis.call('HGET', k('ag'), aid) or '') .. '|', '([^|]*)|') do f[#f + 1] = x end
+  if #f ~= 22 then bad('agent', aid, 'record has', #f, 'fields') end
   a.presence, a.miss, a.vbd = f[1], f[5], f[17]
   for i, m in ipairs(media) do
     a['asg:' .. m], a['pend:' .. m], a['wrap:' .. m], a['cap:' .. m] = f[7 + i], f[10 + i], f[13 + i], f[17 + i]
   end
   ahash[aid] = a
   local pend = { voice = 0, chat = 0, email = 0 }
-  for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
+  for oid in string.gmatch(f[21] or '', '%S+') do
     local o = {}
-    local w = redis.call('HGETALL', k('o', oid))
-    for i = 1, #w, 2 do o[w[i]] = w[i + 1] end
+    local w = redis.call('GET', k('of', oid)) or ''
+    o.conv, o.agent, o.queue, o.media, o.state = w:match('^(%d+)|(%d+)|(%d+)|(%a+)|(%a+)|')
     if o.state ~= 'pending' then bad('agent', aid, 'holds offer', oid, 'in state', tostring(o.state)) end
     if o.agent ~= aid then bad('offer', oid, 'of agent', tostring(o.agent), 'held by', aid) end
     if not expiry[oid] then bad('pending offer', oid, 'not in expiry') end
@@ -154,7 +154,7 @@ end
 for _, conv in ipairs(redis.call('SMEMBERS', k('tasks'))) do
   local v = redis.call('HMGET', k('t', conv), 'queue', 'state', 'step', 'target', 'offers', 'nexcl')
   local ags = {}
-  for oid in string.gmatch(v[5] or '', '%S+') do ags[#ags + 1] = redis.call('HGET', k('o', oid), 'agent') end
+  for oid in string.gmatch(v[5] or '', '%S+') do ags[#ags + 1] = ((redis.call('GET', k('of', oid)) or ''):match('^%d+|(%d+)|') or '') end
   table.sort(ags)
   dig[#dig + 1] = 'c' .. conv .. ' q' .. v[1] .. ' ' .. v[2] .. ' s' .. v[3] .. ' t' .. v[4] .. ' x' .. v[6] .. ' [' .. table.concat(ags, ',') .. ']'
 end

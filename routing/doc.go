@@ -48,8 +48,10 @@
 //	                            free, never every member
 //	P:ag                  HASH  agent id -> record "presence|since|idle|
 //	                            last|miss|ndirect|wseq|asg x3|pend x3|
-//	                            wrap x3|vbd|cap x3|skills" (media voice,
-//	                            chat, email; skills "name=level,..."): one
+//	                            wrap x3|vbd|cap x3|offers|skills" (media
+//	                            voice, chat, email; offers the pending
+//	                            offer ids, space separated; skills
+//	                            "name=level,..."): one
 //	                            HGET loads an agent, one HMGET all the
 //	                            free members of a queue; asg = assigned,
 //	                            pend = pending offers, wrap = in wrap-up,
@@ -58,7 +60,6 @@
 //	                            of the direct set, vbd = voice blocks
 //	                            digital
 //	P:a:<a>:queues        SET   queue ids the agent is a member of
-//	P:a:<a>:offers        SET   the agent's pending offer ids
 //	P:a:<a>:direct        ZSET  waiting direct transfers to the agent
 //	                            (Task.TargetAgent); member "<conv padded>|
 //	                            <media>|<queue>", score the task's
@@ -73,8 +74,8 @@
 //	                            when offered)
 //	P:t:<c>:excl          SET   agents excluded for the task (rejected or
 //	                            missed it)
-//	P:o:<id>              HASH  conv, agent, queue, media, state, created,
-//	                            expires, ended (ms), reason; kept for an
+//	P:of:<id>             STRING "conv|agent|queue|media|state|created|
+//	                            expires|ended|reason" (ms); kept for an
 //	                            hour after the offer ended, so a late
 //	                            Accept gets ECONFLICT rather than ENOTFOUND
 //	P:expiry              ZSET  pending offer ids by expires (ms)

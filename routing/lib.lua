@@ -104,6 +104,14 @@ end
 local function firsts_key(qid, m) return k('q', qid, 'first', m) end
 local function class_key(qid, m, req) return k('q', qid, 'wk', m) .. ':' .. req end
 
+-- has returns the index of x in list, or nil.
+local function has(list, x)
+  for i, y in ipairs(list) do
+    if y == x then return i end
+  end
+  return nil
+end
+
 local function hash(key)
   local v = redis.call('HGETALL', key)
   if #v == 0 then return nil end
@@ -231,11 +239,12 @@ end
 -- change. The record, skills last:
 --   "presence|since|idle|last|miss|ndirect|wseq|asg voice|asg chat|
 --   asg email|pend voice|pend chat|pend email|wrap voice|wrap chat|
---   wrap email|vbd|cap voice|cap chat|cap email|skills"
--- with skills "name=level,..." sorted by name.
+--   wrap email|vbd|cap voice|cap chat|cap email|offers|skills"
+-- with offers the ids of its pending offers, space separated, and skills
+-- "name=level,..." sorted by name.
 -- (Literals: a function library may use no library while it loads.)
-local AG_PAT = '^(%a+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([01])|(%d+)|(%d+)|(%d+)|(.*)$'
-local AG_FMT = '%s|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%s'
+local AG_PAT = '^(%a+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([01])|(%d+)|(%d+)|(%d+)|([^|]*)|(.*)$'
+local AG_FMT = '%s|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%s|%s'
 
 -- skillmap turns a skills string into a map name -> level (cached).
 local function skillmap(s)
@@ -250,7 +259,7 @@ end
 
 local function new_agent(aid)
   return { id = aid, presence = 'offline', since = NOW, idle = 0, last = 0, miss = 0, ndirect = 0,
-    wseq = 0, vbd = false, skillstr = '', skills = {},
+    wseq = 0, vbd = false, skillstr = '', skills = {}, offers = {},
     cap = { voice = 0, chat = 0, email = 0 }, asg = { voice = 0, chat = 0, email = 0 },
     pend = { voice = 0, chat = 0, email = 0 }, wrap = { voice = 0, chat = 0, email = 0 },
     load = { voice = 0, chat = 0, email = 0 }, fr = { voice = false, chat = false, email = false } }
@@ -260,14 +269,14 @@ end
 local function set_skills(a, s) a.skillstr, a.skills = s, skillmap(s) end
 
 local function decode_agent(aid, raw)
-  local p, since, idle, last, miss, nd, wseq, av, ac, ae, pv, pc, pe, wv, wc, we, vbd, cv, cc, ce, sk = raw:match(AG_PAT)
+  local p, since, idle, last, miss, nd, wseq, av, ac, ae, pv, pc, pe, wv, wc, we, vbd, cv, cc, ce, ofs, sk = raw:match(AG_PAT)
   local a = { id = aid, presence = p, since = tonumber(since), idle = tonumber(idle), last = tonumber(last),
     miss = tonumber(miss), ndirect = tonumber(nd), wseq = tonumber(wseq), vbd = vbd == '1',
     cap = { voice = tonumber(cv), chat = tonumber(cc), email = tonumber(ce) },
     asg = { voice = tonumber(av), chat = tonumber(ac), email = tonumber(ae) },
     pend = { voice = tonumber(pv), chat = tonumber(pc), email = tonumber(pe) },
     wrap = { voice = tonumber(wv), chat = tonumber(wc), email = tonumber(we) },
-    load = {}, fr = {} }
+    offers = ofs == '' and {} or split(ofs, ' '), load = {}, fr = {} }
   set_skills(a, sk)
   for _, m in ipairs(MEDIA) do
     a.load[m] = a.asg[m] + a.pend[m] + a.wrap[m]
@@ -329,7 +338,7 @@ local function encode_agent(a)
   return string.format(AG_FMT, a.presence, a.since, a.idle, a.last, a.miss,
     a.ndirect, a.wseq, a.asg.voice, a.asg.chat, a.asg.email, a.pend.voice, a.pend.chat, a.pend.email,
     a.wrap.voice, a.wrap.chat, a.wrap.email, a.vbd and '1' or '0', a.cap.voice, a.cap.chat, a.cap.email,
-    a.skillstr)
+    table.concat(a.offers, ' '), a.skillstr)
 end
 
 -- write_chunks runs cmd key v[1..n] in calls of at most 1,000 arguments.
@@ -465,12 +474,27 @@ end
 ------------------------------------------------------------------------
 -- Offers
 
+-- An offer is one string at P:of:<id> (kept ENDED_TTL after it ended):
+-- "conv|agent|queue|media|state|created|expires|ended|reason".
+local OF_PAT = '^(%d+)|(%d+)|(%d+)|(%a+)|(%a+)|(%d+)|(%d+)|(%d*)|(.*)$'
+
 local function offer(oid)
-  local h = hash(k('o', oid))
-  if h then
-    h.id = oid
+  local v = redis.call('GET', k('of', oid))
+  if not v then return nil end
+  local o = { id = oid }
+  o.conv, o.agent, o.queue, o.media, o.state, o.created, o.expires, o.ended, o.reason = v:match(OF_PAT)
+  return o
+end
+
+-- store_offer writes offer o (an ended one expires after ENDED_TTL).
+local function store_offer(o)
+  local v = table.concat({ o.conv, o.agent, o.queue, o.media, o.state, o.created, o.expires,
+    o.ended or '', o.reason or '' }, '|')
+  if o.ended and o.ended ~= '' then
+    redis.call('SET', k('of', o.id), v, 'EX', ENDED_TTL)
+  else
+    redis.call('SET', k('of', o.id), v)
   end
-  return h
 end
 
 -- push_offer appends offer o to list as it travels back to Go: 9
@@ -613,10 +637,9 @@ local function make_offer(a, t, q)
   local exp = NOW + q.timeout
   local o = { id = oid, conv = t.conv, agent = a.id, queue = q.id, media = t.media,
     state = 'pending', created = istr(NOW), expires = istr(exp) }
-  redis.call('HSET', k('o', oid), 'conv', o.conv, 'agent', o.agent, 'queue', o.queue,
-    'media', o.media, 'state', o.state, 'created', o.created, 'expires', o.expires)
+  store_offer(o)
   redis.call('ZADD', k('expiry'), exp, oid)
-  redis.call('SADD', k('a', a.id, 'offers'), oid)
+  a.offers[#a.offers + 1] = oid
   a.last = NOW
   add_count(a, 'pend', t.media, 1)
   if t.state == 'queued' then unplace(t) end
@@ -633,12 +656,12 @@ end
 -- The task is the caller's business.
 local function end_offer(o, state, reason)
   o.state, o.ended, o.reason = state, istr(NOW), reason or state
-  redis.call('HSET', k('o', o.id), 'state', state, 'ended', o.ended, 'reason', o.reason)
-  redis.call('EXPIRE', k('o', o.id), ENDED_TTL)
+  store_offer(o)
   redis.call('ZREM', k('expiry'), o.id)
-  redis.call('SREM', k('a', o.agent, 'offers'), o.id)
   local a = agent(o.agent)
   if a then
+    local i = has(a.offers, o.id)
+    if i then table.remove(a.offers, i) end
     if state == 'accepted' then
       a.pend[o.media] = math.max(a.pend[o.media] - 1, 0)
       a.miss = 0
@@ -736,13 +759,6 @@ local function new_task(conv, q, media, prio, enq, req, pref, target, excl_aid)
   return t
 end
 
-local function has(list, x)
-  for i, y in ipairs(list) do
-    if y == x then return i end
-  end
-  return nil
-end
-
 ------------------------------------------------------------------------
 -- Work lists: queues to dispatch ("q<id>"), agents who pull ("a<id>")
 -- and single tasks to offer ("t<conv>").
@@ -796,13 +812,15 @@ end
 -- no other offer of theirs is pending, and their queues dispatched.
 -- Offers are canceled oldest first, so the reply's order is stable.
 local function cancel_agent_offers(aid)
-  local list = {}
-  for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
+  local a, list = agent(aid), {}
+  if not a then return end
+  for _, oid in ipairs({ unpack(a.offers) }) do
     local o = offer(oid)
     if o and o.state == 'pending' then
       list[#list + 1] = o
     else
-      redis.call('SREM', k('a', aid, 'offers'), oid)
+      table.remove(a.offers, has(a.offers, oid))
+      save(a)
     end
   end
   table.sort(list, function(x, y)

@@ -35,7 +35,10 @@ local function note(oid)
 end
 for _, oid in ipairs(redis.call('ZRANGE', k('expiry'), 0, -1)) do note(oid) end
 for _, aid in ipairs(old_agents) do
-  for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do note(oid) end
+  local a = agent(aid)
+  if a then
+    for _, oid in ipairs(a.offers) do note(oid) end
+  end
 end
 local kept = {} -- agent id -> list of offers
 for _, oid in ipairs(oids) do
@@ -93,7 +96,6 @@ for _, aid in ipairs(old_agents) do
   if not SA[aid] then
     redis.call('HDEL', k('ag'), aid)
     agents[aid] = false
-    redis.call('DEL', k('a', aid, 'offers'))
   end
   redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
 end
@@ -108,8 +110,8 @@ for _, spec in ipairs(snap.agents) do
   local a = olda[aid] or new_agent(aid)
   agents[aid] = a
   local p = pend[aid] or { voice = 0, chat = 0, email = 0 }
-  redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
-  a.ndirect, a.vbd = 0, spec.vbd == '1'
+  redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
+  a.ndirect, a.vbd, a.offers = 0, spec.vbd == '1', {}
   for _, m in ipairs(MEDIA) do
     a.cap[m], a.asg[m], a.pend[m] = tonumber(spec.cap[m]) or 0, tonumber(spec.asg[m]) or 0, p[m]
   end
@@ -122,7 +124,7 @@ for _, spec in ipairs(snap.agents) do
   save(a)
   local presence = a.presence
   for _, o in ipairs(kept[aid] or {}) do
-    if valid[o.id] then redis.call('SADD', k('a', aid, 'offers'), o.id) end
+    if valid[o.id] then a.offers[#a.offers + 1] = o.id end
   end
   redis.call('SADD', k('agents'), aid)
   if presence == 'available' then redis.call('SADD', k('avail'), aid) end

@@ -25,7 +25,7 @@ for _, qid in ipairs(redis.call('SMEMBERS', k('a', aid, 'queues'))) do
   redis.call('SREM', k('q', qid, 'members'), aid)
 end
 redis.call('HDEL', k('ag'), aid)
-redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'offers'), k('a', aid, 'direct'))
+redis.call('DEL', k('a', aid, 'queues'), k('a', aid, 'direct'))
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('avail'), aid)
 for _, m in ipairs(MEDIA) do redis.call('SREM', k('free', m), aid) end
