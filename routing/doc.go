@@ -102,10 +102,12 @@
 // ranking, steps, make_offer, end_offer, dispatch, pull, cancel, misses,
 // release); router.go loads it and every script body as one function
 // library (each body a function that starts with begin(KEYS, ARGV)), so
-// every call is one FCALL. ARGV: now (ms), scan depth, miss limit, n, n fresh offer
-// ids, then the script's own arguments. The reply is {code, message,
-// offered, ended, more, extra, away}, every number as a decimal string
-// (Lua numbers are doubles; every value stored stays below 2^53).
+// every call is one FCALL. ARGV: now (ms), scan depth, miss limit, n (the
+// most offers the call may make), a fresh offer id base, then the
+// script's own arguments. The reply is one flat array: code, message,
+// the counts of offered, ended, more, extra and away, then their fields
+// (see lib.lua); numbers travel as decimal strings (Lua numbers are
+// doubles; every value stored stays below 2^53).
 //
 //	enqueue.lua      add a task (unless queued or offered) and offer it
 //	                 (work-conserving: nothing else can have changed)
@@ -133,10 +135,10 @@
 //	position.lua     read-only: a task's place among the waiting
 //	staffed.lua      read-only: available members and their free slots
 //
-// Offer ids come from Options.NewID in Go, so each script gets a pool of
-// fresh ids. A script that uses up its pool stops dispatching and returns
-// the unfinished work items in "more"; Router.run finishes them with
-// dispatch.lua and a new pool. Each step is atomic and leaves a valid
+// Offer ids are <base>-<i>, the base from Options.NewID in Go. A script
+// that has made its n offers stops dispatching and returns the
+// unfinished work items in "more"; Router.run finishes them with
+// dispatch.lua and a new base. Each step is atomic and leaves a valid
 // state, so another instance acting in between changes nothing.
 //
 // Cost model (measured with callgrind on redis-server, instructions per

@@ -10,9 +10,9 @@
 --   ARGV[1]  now in Unix milliseconds
 --   ARGV[2]  scan depth
 --   ARGV[3]  miss limit (consecutive missed offers before away)
---   ARGV[4]  n, the number of offer ids that follow
---   ARGV[5 .. 4+n]  fresh offer ids (a pool; unused ones are discarded)
---   ARGV[5+n ..]    the script's own arguments, read with arg(i)
+--   ARGV[4]  n, the most offers this call may make
+--   ARGV[5]  a fresh offer id base: the call's offers are <base>-1 .. <base>-n
+--   ARGV[6 ..]  the script's own arguments, read with arg(i)
 --
 -- Reply, one flat array (each nested table would cost Redis about 4,000
 -- instructions to convert): { code, message, n_offered, n_ended, n_more,
@@ -46,7 +46,7 @@ local AGING_UNIT = 60000       -- ms one priority point is worth (Go: AgingStep)
 
 local OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY
 
-local function arg(i) return A[4 + NIDS + i] end
+local function arg(i) return A[5 + i] end
 
 local function istr(n) return string.format('%d', n) end
 
@@ -633,7 +633,7 @@ end
 local function make_offer(a, t, q)
   if ids_used >= NIDS then return false end
   ids_used = ids_used + 1
-  local oid = A[4 + ids_used]
+  local oid = A[5] .. '-' .. istr(ids_used)
   local exp = NOW + q.timeout
   local o = { id = oid, conv = t.conv, agent = a.id, queue = q.id, media = t.media,
     state = 'pending', created = istr(NOW), expires = istr(exp) }

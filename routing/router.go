@@ -25,8 +25,11 @@ type Options struct {
 	Prefix string
 	// Now is the clock; default time.Now. Times are kept in milliseconds.
 	Now func() time.Time
-	// NewID returns a fresh offer id, never returned before (the scripts
-	// do not check); default 16 random bytes in hex.
+	// NewID returns a fresh offer id base, never returned before by any
+	// router on the same Redis (the scripts do not check): the offers one
+	// call makes get the ids <base>-1, <base>-2, ... Default: 8 random
+	// bytes in hex, chosen once per Router, then a counter.
+
 	NewID func() string
 	// ScanDepth bounds the work of one decision: within one requirement
 	// class of a queue's waiting tasks, a dispatch or pull skips at most
@@ -78,7 +81,7 @@ func New(rdb redis.UniversalClient, opts Options) *Router {
 		opts.Now = time.Now
 	}
 	if opts.NewID == nil {
-		opts.NewID = randomID
+		opts.NewID = counterIDs()
 	}
 	if opts.ScanDepth <= 0 {
 		opts.ScanDepth = 50
@@ -95,10 +98,14 @@ func New(rdb redis.UniversalClient, opts Options) *Router {
 	return r
 }
 
-func randomID() string {
-	var b [16]byte
+// counterIDs returns a NewID: a random prefix, then a counter (no
+// system call per call).
+func counterIDs() func() string {
+	var b [8]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	prefix := hex.EncodeToString(b[:]) + "."
+	var n atomic.Uint64
+	return func() string { return prefix + strconv.FormatUint(n.Add(1), 36) }
 }
 
 // key builds a key name, e.g. key("q", "12", "age") = "{parley}:q:12:age".
@@ -271,8 +278,8 @@ type reply struct {
 	extra []string
 }
 
-// run runs script s with nids fresh offer ids and args, then finishes the
-// dispatch work the id pool did not cover. op names the call in errors
+// run runs script s allowed nids offers, with args, then finishes the
+// dispatch work beyond that. op names the call in errors
 // and its first word names it for Options.Observe.
 func (r *Router) run(ctx context.Context, op string, s *luaScript, nids int, args ...any) (reply, error) {
 	var start time.Time
@@ -305,14 +312,15 @@ func (r *Router) run(ctx context.Context, op string, s *luaScript, nids int, arg
 	return rep, nil
 }
 
-// eval runs one script: ARGV = now_ms, depth, miss limit, nids, ids...,
-// args...
+// eval runs one script: ARGV = now_ms, depth, miss limit, nids, offer id
+// base, args...
 func (r *Router) eval(ctx context.Context, s *luaScript, nids int, args []any) (reply, error) {
-	argv := make([]any, 0, 4+nids+len(args))
-	argv = append(argv, r.now().UnixMilli(), r.depth, r.miss, nids)
-	for range nids {
-		argv = append(argv, r.newID())
+	base := ""
+	if nids > 0 {
+		base = r.newID()
 	}
+	argv := make([]any, 0, 5+len(args))
+	argv = append(argv, r.now().UnixMilli(), r.depth, r.miss, nids, base)
 	argv = append(argv, args...)
 	v, err := r.call(ctx, s, argv)
 	if err != nil {
