@@ -38,8 +38,10 @@ local P, A, NOW, DEPTH, MISS_LIMIT, NIDS
 local ids_used = 0
 
 local MEDIA = { 'voice', 'chat', 'email' }
-local ENDED_TTL = 3600         -- seconds an ended offer stays readable
-local CONV_TTL = 30 * 86400    -- seconds an accepted conversation's queue is remembered
+-- Arguments of redis.call are passed as strings: Redis formats a Lua
+-- number argument with printf("%.17g"), which costs more than the call.
+local ENDED_TTL = '3600'       -- seconds an ended offer stays readable
+local CONV_TTL = '2592000'     -- 30 days: how long an accepted conversation's queue is remembered
 local EPOCH = 1704067200000    -- 2024-01-01 in ms (Go: Epoch)
 local PRIO_UNIT = 2199023255552 -- 2^41 (Go: timeBits)
 local AGING_UNIT = 60000       -- ms one priority point is worth (Go: AgingStep)
@@ -49,6 +51,21 @@ local OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY
 local function arg(i) return A[5 + i] end
 
 local function istr(n) return string.format('%d', n) end
+
+-- num is tonumber with a cache for short strings (slot counters, levels):
+-- tonumber goes through strtod, a table lookup does not.
+local NUMS, NNUMS = {}, 0
+local function num(s)
+  local n = NUMS[s]
+  if n == nil then
+    n = tonumber(s)
+    if #s <= 4 then
+      if NNUMS >= 10000 then NUMS, NNUMS = {}, 0 end
+      NUMS[s], NNUMS = n, NNUMS + 1
+    end
+  end
+  return n
+end
 
 -- k names a key: P:a[:b[:c[:d]]] (one concatenation, no table).
 local function k(a, b, c, d)
@@ -271,11 +288,11 @@ local function set_skills(a, s) a.skillstr, a.skills = s, skillmap(s) end
 local function decode_agent(aid, raw)
   local p, since, idle, last, miss, nd, wseq, av, ac, ae, pv, pc, pe, wv, wc, we, vbd, cv, cc, ce, ofs, sk = raw:match(AG_PAT)
   local a = { id = aid, presence = p, since = tonumber(since), idle = tonumber(idle), last = tonumber(last),
-    miss = tonumber(miss), ndirect = tonumber(nd), wseq = tonumber(wseq), vbd = vbd == '1',
-    cap = { voice = tonumber(cv), chat = tonumber(cc), email = tonumber(ce) },
-    asg = { voice = tonumber(av), chat = tonumber(ac), email = tonumber(ae) },
-    pend = { voice = tonumber(pv), chat = tonumber(pc), email = tonumber(pe) },
-    wrap = { voice = tonumber(wv), chat = tonumber(wc), email = tonumber(we) },
+    miss = num(miss), ndirect = num(nd), wseq = num(wseq), vbd = vbd == '1',
+    cap = { voice = num(cv), chat = num(cc), email = num(ce) },
+    asg = { voice = num(av), chat = num(ac), email = num(ae) },
+    pend = { voice = num(pv), chat = num(pc), email = num(pe) },
+    wrap = { voice = num(wv), chat = num(wc), email = num(we) },
     offers = ofs == '' and {} or split(ofs, ' '), load = {}, fr = {} }
   set_skills(a, sk)
   for _, m in ipairs(MEDIA) do
@@ -411,10 +428,10 @@ local function task(conv)
     if h then
       local offers = {}
       if h.offers and h.offers ~= '' then offers = split(h.offers, ' ') end
-      t = { conv = conv, queue = h.queue, media = h.media, prio = tonumber(h.prio),
+      t = { conv = conv, queue = h.queue, media = h.media, prio = num(h.prio),
         score = tonumber(h.score), enq = tonumber(h.enq), state = h.state,
-        offers = offers, nexcl = tonumber(h.nexcl) or 0, req = h.req or '',
-        pref = h.pref or '', target = h.target or '', step = tonumber(h.step) or 0,
+        offers = offers, nexcl = h.nexcl and num(h.nexcl) or 0, req = h.req or '',
+        pref = h.pref or '', target = h.target or '', step = h.step and num(h.step) or 0,
         tm = h.tm == '1', mem = h.mem or '' }
     else
       t = false
@@ -526,12 +543,12 @@ local RANGES = {}
 -- class_added: member cmem was added to class req (key) of queue qid,
 -- media m; when it comes first, it replaces the class's first entry.
 local function class_added(qid, m, req, key, cmem)
-  local v = redis.call('ZRANGE', key, 0, 1)
+  local v = redis.call('ZRANGE', key, '0', '1')
   v.complete = #v < 2
   RANGES[key] = v
   if v[1] == cmem then
     if v[2] then redis.call('ZREM', firsts_key(qid, m), v[2] .. '|' .. req) end
-    redis.call('ZADD', firsts_key(qid, m), 0, cmem .. '|' .. req)
+    redis.call('ZADD', firsts_key(qid, m), '0', cmem .. '|' .. req)
   end
 end
 
@@ -557,15 +574,15 @@ local function class_removed(qid, m, req, key, cmem)
     end
   end
   if not first then return end
-  if head == nil then head = redis.call('ZRANGE', key, 0, 0)[1] or false end
-  if head then redis.call('ZADD', firsts_key(qid, m), 0, head .. '|' .. req) end
+  if head == nil then head = redis.call('ZRANGE', key, '0', '0')[1] or false end
+  if head then redis.call('ZADD', firsts_key(qid, m), '0', head .. '|' .. req) end
 end
 
 -- classes lists the requirement classes of queue qid's waiting tasks of
 -- media m, their first tasks first.
 local function classes(qid, m)
   local out = {}
-  for i, e in ipairs(redis.call('ZRANGE', firsts_key(qid, m), 0, -1)) do out[i] = e:sub(38) end
+  for i, e in ipairs(redis.call('ZRANGE', firsts_key(qid, m), '0', '-1')) do out[i] = e:sub(38) end
   return out
 end
 
@@ -608,7 +625,7 @@ local function place(t, q, fresh)
   local mem
   if t.target ~= '' then
     mem = pad(t.conv) .. '|' .. t.media .. '|' .. t.queue
-    if redis.call('ZADD', k('a', t.target, 'direct'), t.score, mem) == 1 then
+    if redis.call('ZADD', k('a', t.target, 'direct'), istr(t.score), mem) == 1 then
       local a = agent(t.target)
       if a then
         a.ndirect = a.ndirect + 1
@@ -620,7 +637,7 @@ local function place(t, q, fresh)
     mem = pad(t.conv) .. (t.nexcl > 0 and '|x|' or '|-|') .. req
     t.mem = mem
     local key = class_key(t.queue, t.media, req)
-    if redis.call('ZADD', key, t.score, class_member(t)) == 1 then
+    if redis.call('ZADD', key, istr(t.score), class_member(t)) == 1 then
       class_added(t.queue, t.media, req, key, class_member(t))
     end
   end
@@ -638,7 +655,7 @@ local function make_offer(a, t, q)
   local o = { id = oid, conv = t.conv, agent = a.id, queue = q.id, media = t.media,
     state = 'pending', created = istr(NOW), expires = istr(exp) }
   store_offer(o)
-  redis.call('ZADD', k('expiry'), exp, oid)
+  redis.call('ZADD', k('expiry'), o.expires, oid)
   a.offers[#a.offers + 1] = oid
   a.last = NOW
   add_count(a, 'pend', t.media, 1)
@@ -719,7 +736,7 @@ local function advance_step(t, q, fresh)
   if i > n then i = n end
   local tm = i < n and q.steps[i + 1].exp > 0
   if tm and (fresh or i ~= t.step or not t.tm) then
-    redis.call('ZADD', k('steps'), t.enq + q.steps[i + 1].exp, t.conv)
+    redis.call('ZADD', k('steps'), istr(t.enq + q.steps[i + 1].exp), t.conv)
   elseif not tm and t.tm then
     redis.call('ZREM', k('steps'), t.conv)
   end
@@ -748,7 +765,7 @@ local function new_task(conv, q, media, prio, enq, req, pref, target, excl_aid)
     tm = false, mem = '' }
   tasks[conv] = t
   if excl_aid ~= '' and redis.call('SADD', k('t', conv, 'excl'), excl_aid) == 1 then t.nexcl = 1 end
-  redis.call('ZADD', k('q', q.id, 'age'), enq, conv)
+  redis.call('ZADD', k('q', q.id, 'age'), istr(enq), conv)
   redis.call('SADD', k('tasks'), conv)
   advance_step(t, q, true)
   place(t, q, true)
@@ -961,13 +978,13 @@ local function class_head(c, ok)
     if c.skip == 0 then
       v = RANGES[c.key]
       if not v then
-        v = redis.call('ZRANGE', c.key, 0, 3)
+        v = redis.call('ZRANGE', c.key, '0', '3')
         v.complete = #v < 4
         RANGES[c.key] = v
       end
       last = v.complete
     else
-      v = redis.call('ZRANGE', c.key, c.skip, c.skip + 3)
+      v = redis.call('ZRANGE', c.key, istr(c.skip), istr(c.skip + 3))
       last = #v < 4
     end
     for _, cmem in ipairs(v) do
@@ -1072,7 +1089,7 @@ end
 -- member (head). Past the first whose head has no exclusions (any
 -- qualified agent may take it) the others come later.
 local function qualifying_classes(cands, q, m, a)
-  for _, e in ipairs(redis.call('ZRANGE', firsts_key(q.id, m), 0, -1)) do
+  for _, e in ipairs(redis.call('ZRANGE', firsts_key(q.id, m), '0', '-1')) do
     local req = e:sub(38)
     if satisfies(a, parse_req(req)) then
       cands[#cands + 1] = { q = q, m = m, req = req, key = class_key(q.id, m, req), head = e:sub(1, 36), skip = 0 }
@@ -1103,7 +1120,7 @@ end
 -- Returns offered, ok (ok false: id pool used up).
 local function pull_direct(a)
   local key = k('a', a.id, 'direct')
-  for _, mem in ipairs(redis.call('ZRANGE', key, 0, DEPTH - 1)) do
+  for _, mem in ipairs(redis.call('ZRANGE', key, '0', istr(DEPTH - 1))) do
     local c, m, qid = mem:match('^(%d+)|(%a+)|(%d+)$')
     if free(a, m) then
       local t = live_task(key, unpad(c), mem)
@@ -1193,7 +1210,7 @@ local function release(a, m, wrap_ms)
   if a.asg[m] <= 0 then return end
   if wrap_ms > 0 then
     a.wseq = a.wseq + 1
-    redis.call('ZADD', k('wrap'), NOW + wrap_ms, a.id .. '|' .. m .. '|' .. istr(a.wseq))
+    redis.call('ZADD', k('wrap'), istr(NOW + wrap_ms), a.id .. '|' .. m .. '|' .. istr(a.wseq))
     a.wrap[m] = a.wrap[m] + 1
     add_count(a, 'asg', m, -1)
   else
@@ -1207,7 +1224,7 @@ end
 -- between calls of a loaded function library, and emptied when large.
 local function begin(keys, args)
   P, A = keys[1], args
-  NOW, DEPTH, MISS_LIMIT, NIDS = tonumber(args[1]), tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  NOW, DEPTH, MISS_LIMIT, NIDS = tonumber(args[1]), num(args[2]), num(args[3]), num(args[4])
   ids_used = 0
   OUT_OFFERED, OUT_ENDED, OUT_MORE, OUT_AWAY = {}, {}, {}, {}
   WORK, WORK_SEEN = {}, {}
