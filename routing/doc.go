@@ -142,13 +142,18 @@
 // state, so another instance acting in between changes nothing.
 //
 // Cost model (measured with callgrind on redis-server, instructions per
-// call): a redis.call costs about 15,000 instructions whatever it does,
-// decoding an agent record about 30,000, a Lua pattern that is not
-// anchored can cost hundreds of thousands. Hence the class index (no scan
-// past tasks nobody free can take), the free sets, the agent records in
-// one hash (the free members of a queue in one HMGET, decoded only when
-// their skills qualify), and one HMGET for all of an agent's queue
-// configs.
+// call): a redis.call costs about 10,000 to 15,000 instructions whatever
+// it does; a Lua number passed as its argument is formatted with
+// printf("%.17g") and a score read back parsed with strtod (each about as
+// dear as a small call), so arguments are strings and scores are never
+// read; each table in the script's reply costs about 4,000, so the reply
+// is flat; decoding an agent record about 15,000; a Lua pattern that is
+// not anchored can cost hundreds of thousands. Hence the class sets and
+// their first-member lists (no scan past tasks nobody free can take, no
+// class read for a pull), the free sets, the agent records in one hash
+// (the free members of a queue in one HMGET, decoded only when their
+// skills qualify; changes written once per call), and one HMGET for all
+// of an agent's queue configs.
 //
 // # Order
 //
