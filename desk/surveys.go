@@ -33,22 +33,69 @@ func NewSurveys(d *Desk, secret []byte, publicURL string) *Surveys {
 }
 
 // Run follows the events outbox and sends a survey for each resolved
-// conversation a survey applies to. Its cursor row is locked while it
-// works, so instances take turns and every resolution is handled once.
+// conversation a survey applies to (or schedules it, for a survey with a
+// delay). Its cursor row is locked while it works, so instances take turns
+// and every resolution is handled once. At start it schedules again the
+// delayed sends still pending: Redis may have lost their tasks.
 func (s *Surveys) Run(ctx context.Context) error {
+	if err := s.Reschedule(ctx); err != nil && ctx.Err() == nil {
+		s.d.log.Error("reschedule delayed surveys", "error", err)
+	}
 	return s.d.follow(ctx, "send surveys", s.Every, s.Step)
 }
 
 // Step handles the pending events once and returns how many it read.
 func (s *Surveys) Step(ctx context.Context) (int, error) {
-	sent, n, err := s.d.db.SendSurveys(ctx, 200, 5*time.Second, s.body)
+	sent, later, n, err := s.d.db.SendSurveys(ctx, 200, 5*time.Second, s.body)
 	if err != nil {
 		return 0, err
 	}
 	for _, x := range sent {
 		s.deliver(ctx, x)
 	}
+	for _, sc := range later {
+		s.schedule(ctx, sc)
+	}
 	return n, nil
+}
+
+func (s *Surveys) schedule(ctx context.Context, sc postgres.ScheduledSurvey) {
+	if err := s.d.jobs.ScheduleSurvey(ctx, sc.ConversationID, sc.EventID, sc.DueAt); err != nil {
+		// Still pending in PostgreSQL: Reschedule sets it at the next start.
+		s.d.log.Error("schedule survey", "conversation_id", sc.ConversationID, "due_at", sc.DueAt, "error", err)
+		return
+	}
+	s.d.log.Info("survey scheduled", "conversation_id", sc.ConversationID, "due_at", sc.DueAt)
+}
+
+// Reschedule sets the task of every delayed send still pending (a task
+// set already is not set twice; one that fires twice sends once).
+func (s *Surveys) Reschedule(ctx context.Context) error {
+	pending, err := s.d.db.PendingSurveySchedules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sc := range pending {
+		s.schedule(ctx, sc)
+	}
+	return nil
+}
+
+// SendScheduled is the job of a delayed survey send: it sends the survey
+// of a conversation resolved by event eventID unless it was reopened
+// meanwhile, the survey no longer applies or the customer's frequency cap
+// forbids it. A repeated or retried job sends once.
+func (s *Surveys) SendScheduled(ctx context.Context, convID, eventID int64) error {
+	x, ok, reason, err := s.d.db.SendScheduledSurvey(ctx, convID, eventID, s.body)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.d.log.Info("delayed survey not sent", "conversation_id", convID, "event_id", eventID, "reason", reason)
+		return nil
+	}
+	s.deliver(ctx, x)
+	return nil
 }
 
 func (s *Surveys) deliver(ctx context.Context, x postgres.SentSurvey) {
@@ -121,6 +168,17 @@ func SurveyFrame(r postgres.SurveyRequest, sv surveys.Survey) map[string]any {
 	}
 	return map[string]any{"type": "survey", "survey_id": strconv.FormatInt(r.ID, 10), "conversation_id": strconv.FormatInt(r.ConversationID, 10),
 		"intro": sv.Intro.In(r.Locale), "questions": qs}
+}
+
+// PendingSurvey returns the survey frame of a rating card a web-chat
+// visitor has not answered (sent while they were away, or before they
+// reloaded the page), to show it again when they reconnect.
+func (d *Desk) PendingSurvey(ctx context.Context, customerID, inboxID int64) (map[string]any, bool, error) {
+	r, sv, ok, err := d.db.PendingWebchatSurvey(ctx, customerID, inboxID)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return SurveyFrame(r, sv), true, nil
 }
 
 // answersFor turns a score and a comment into answers: the score answers
