@@ -258,64 +258,61 @@ func answerOf(sv surveys.Survey, key string, score *int, comment string) ([]post
 // when a survey sent there awaits a reply to one of its questions and the
 // message is one ("4", "4 thanks" for a scored question, any text for a
 // text question), it is recorded as the answer and handled is true: the
-// message is then no new work. The next question, if any, is sent as a
-// new message. Any other message stops the survey and is routed as usual.
-// A replayed provider id is handled again without recording anything.
-func (d *Desk) SurveyReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID, body string) (handled, dup bool, err error) {
+// message is then no new work. reply is the next question's prompt, if
+// any: the channel sends it as its answer to the webhook (and it is stored
+// in the conversation as sent). Any other message stops the survey and is
+// routed as usual. A replayed provider id is handled again without
+// recording or asking anything.
+func (d *Desk) SurveyReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID, body string) (handled, dup bool, reply string, err error) {
 	r, sv, ok, dup, err := d.db.PendingReply(ctx, inboxID, ch, address, providerID)
 	if err != nil || !ok {
-		return false, false, err
+		return false, false, "", err
 	}
 	if dup {
-		return true, true, nil // the replay of an answer
+		return true, true, "", nil // the replay of an answer
 	}
 	q, found := sv.Question(r.Awaiting)
 	if !found {
-		return false, false, nil
+		return false, false, "", nil
 	}
 	var answers []postgres.SurveyAnswer
 	if _, _, scored := q.Range(); scored {
 		score, comment, isAnswer := surveys.ParseReply(q, body)
 		if !isAnswer {
-			return false, false, d.db.StopAsking(ctx, r.ID)
+			return false, false, "", d.db.StopAsking(ctx, r.ID)
 		}
 		answers, _ = answerOf(sv, q.Key, &score, comment)
 	} else {
 		text := strings.TrimSpace(body)
 		if text == "" {
-			return false, false, d.db.StopAsking(ctx, r.ID)
+			return false, false, "", d.db.StopAsking(ctx, r.ID)
 		}
 		answers = []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Comment: text}}
 	}
 	out, dup, err := d.db.AnswerSurvey(ctx, r.ID, answers, providerID)
 	if parley.ErrorCode(err) == parley.ECONFLICT || parley.ErrorCode(err) == parley.EINVALID {
-		return false, false, nil // answered or expired meanwhile: an ordinary message
+		return false, false, "", nil // answered or expired meanwhile: an ordinary message
 	}
 	if err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	d.log.Info("survey answered", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "channel", ch, "question", q.Key)
 	if next, ok := sv.Question(out.Awaiting); ok && !dup {
-		d.askNext(ctx, out, next.Prompt(out.Locale))
+		reply = next.Prompt(out.Locale)
+		d.recordReply(ctx, out, reply)
 	}
-	return true, dup, nil
+	return true, dup, reply, nil
 }
 
-// askNext sends the next question of an SMS/WhatsApp survey through the
-// normal outbound path.
-func (d *Desk) askNext(ctx context.Context, r postgres.SurveyRequest, body string) {
-	m, err := d.db.AddSurveyMessage(ctx, r, body)
+// recordReply stores the next question of an SMS/WhatsApp survey, sent as
+// the webhook's answer, in the conversation (delivered already: no job).
+func (d *Desk) recordReply(ctx context.Context, r postgres.SurveyRequest, body string) {
+	m, err := d.db.AddSurveyMessage(ctx, r, body, parley.DeliverySent)
 	if err != nil {
-		d.log.Error("next survey question", "survey_request_id", r.ID, "error", err)
+		d.log.Error("record next survey question", "survey_request_id", r.ID, "error", err)
 		return
 	}
 	d.publish(ctx, bus.ConversationTopic(r.ConversationID), map[string]any{"type": "message", "conversation_id": strconv.FormatInt(r.ConversationID, 10), "message": m})
-	if err := d.jobs.EnqueueDelivery(ctx, m.ID); err != nil {
-		d.log.Error("queue survey delivery", "message_id", m.ID, "error", err)
-		if conv, cerr := d.db.Conversation(ctx, r.ConversationID); cerr == nil {
-			d.setDelivery(ctx, conv, m.ID, parley.DeliveryFailed)
-		}
-	}
 }
 
 // LinkSurvey returns the request and survey of a signed email link:

@@ -653,14 +653,14 @@ func (db *DB) StopAsking(ctx context.Context, reqID int64) error {
 }
 
 // AddSurveyMessage stores an outbound system message in a survey's
-// conversation (the next question of an SMS/WhatsApp survey), queued for
-// delivery.
-func (db *DB) AddSurveyMessage(ctx context.Context, r SurveyRequest, body string) (parley.Message, error) {
+// conversation (the next question of an SMS/WhatsApp survey, sent as the
+// webhook's reply) in the given delivery state.
+func (db *DB) AddSurveyMessage(ctx context.Context, r SurveyRequest, body, delivery string) (parley.Message, error) {
 	var m parley.Message
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		m, err = insertMessage(ctx, tx, r.ConversationID, r.InboxID, parley.Message{
-			Direction: parley.DirectionOut, Channel: r.Channel, Body: body, Delivery: parley.DeliveryQueued,
+			Direction: parley.DirectionOut, Channel: r.Channel, Body: body, Delivery: delivery,
 			Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"},
 		}, "")
 		return err

@@ -100,22 +100,25 @@ func TestSurveySMSAsksTheNextNumberedQuestionWithinTheWindow(t *testing.T) {
 	if req, ok := te.fake.WaitFor(10*time.Second, isMessage); !ok || !strings.Contains(req.Form.Get("Body"), "Reply 1–5") {
 		t.Fatalf("first question SMS: %v %q", ok, req.Form.Get("Body"))
 	}
-	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "5")); r.Status != 200 || !strings.Contains(r.Body, "Thank you") {
+	// Each scored answer is answered with the next question, in the
+	// webhook's TwiML: no thank-you in between, no separate message.
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "5")); r.Status != 200 || !strings.Contains(r.Body, "Would you recommend us?") ||
+		!strings.Contains(r.Body, "Reply 0–10") || strings.Contains(r.Body, "Thank you") {
 		t.Fatalf("CSAT answer: %d %s", r.Status, r.Body)
 	}
-	req, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool {
-		return isMessage(r) && strings.Contains(r.Form.Get("Body"), "Would you recommend us?")
-	})
-	if !ok || !strings.Contains(req.Form.Get("Body"), "Reply 0–10") {
-		t.Fatalf("no second question SMS (%v %q)", ok, req.Form.Get("Body"))
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "8")); !strings.Contains(r.Body, "What could we do better?") {
+		t.Fatalf("NPS answer: %s", r.Body)
 	}
-	te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "8"))
-	if _, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool {
-		return isMessage(r) && strings.Contains(r.Form.Get("Body"), "What could we do better?")
-	}); !ok {
-		t.Fatal("no third question SMS")
+	if n := countKind(te.fake.Requests(), "message"); n != 1 {
+		t.Errorf("%d messages sent through the API; want 1 (the first question)", n)
 	}
-	te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "Faster refunds please"))
+	if n := te.count(t, `SELECT count(*) FROM messages WHERE conversation_id = $1::bigint AND direction = 'out' AND delivery = 'sent'
+		AND body LIKE 'What could we do better?%'`, conv); n != 1 {
+		t.Errorf("%d stored third-question messages; want 1 (sent in the TwiML)", n)
+	}
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "Faster refunds please")); !strings.Contains(r.Body, "Thank you") {
+		t.Errorf("last answer: %s", r.Body)
+	}
 	alice.quiet("offer", 500*time.Millisecond)
 	if got := te.answersOf(t, conv); got != "csat=5,nps=8,why=Faster refunds please" {
 		t.Errorf("answers %q", got)
