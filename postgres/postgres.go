@@ -43,15 +43,6 @@ func (db *DB) WithPasswordCost(cost int) *DB {
 	return &c
 }
 
-// WithClock returns a copy of db that reads the time from now where Go
-// code computes an instant (session expiry, feedback due times, delayed
-// survey sends); SQL's now() is unaffected.
-func (db *DB) WithClock(now func() time.Time) *DB {
-	c := *db
-	c.now = now
-	return &c
-}
-
 // Pool returns the underlying pool.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 

@@ -66,18 +66,20 @@ func sendAll(t *testing.T, db *postgres.DB) ([]postgres.SentSurvey, []postgres.S
 func TestDelayedSurveyIsScheduledThenSentOnceAndSkippedWhenReopened(t *testing.T) {
 	db, in := fixture(t)
 	ctx := context.Background()
-	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	db = db.WithClock(func() time.Time { return now })
+	resolvedAt := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	if _, err := db.CreateSurvey(ctx, oneQuestion("Later", 3600, 0)); err != nil {
 		t.Fatal(err)
 	}
 	kept, ev1 := resolvedConv(t, db, in, 1)
 	reopened, ev2 := resolvedConv(t, db, in, 2)
+	if _, err := db.Pool().Exec(ctx, `UPDATE conversations SET resolved_at = $1`, resolvedAt); err != nil {
+		t.Fatal(err)
+	}
 	sent, later := sendAll(t, db)
 	if len(sent) != 0 || len(later) != 2 {
 		t.Fatalf("%d sent, %d scheduled; want 0 and 2", len(sent), len(later))
 	}
-	want := now.Add(time.Hour)
+	want := resolvedAt.Add(time.Hour) // the delay counts from the resolution
 	if later[0].ConversationID != kept.ID || later[0].EventID != ev1 || !later[0].DueAt.Equal(want) {
 		t.Errorf("scheduled %+v; want conversation %d, event %d, due %v", later[0], kept.ID, ev1, want)
 	}

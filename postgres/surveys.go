@@ -227,7 +227,7 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 				continue
 			}
 			if def.DelayS > 0 {
-				sc, ok, err := db.scheduleSurvey(ctx, tx, c.ID, def, e.id)
+				sc, ok, err := db.scheduleSurvey(ctx, tx, c, def, e.id)
 				if err != nil {
 					return err
 				}
@@ -250,12 +250,17 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 	return out, later, processed, err
 }
 
-// scheduleSurvey records the delayed send of def for a conversation
-// resolved by event eventID. A conversation resolved again replaces its
-// schedule (the earlier task then finds nothing to do); one surveyed
-// already gets none.
-func (db *DB) scheduleSurvey(ctx context.Context, tx pgx.Tx, convID int64, def surveys.Survey, eventID int64) (ScheduledSurvey, bool, error) {
-	sc := ScheduledSurvey{ConversationID: convID, EventID: eventID, DueAt: db.now().Add(time.Duration(def.DelayS) * time.Second).UTC()}
+// scheduleSurvey records the delayed send of def for conversation c
+// resolved by event eventID, due def's delay after its resolution (after
+// now, when the conversation has no resolution time). A conversation
+// resolved again replaces its schedule (the earlier task then finds
+// nothing to do); one surveyed already gets none.
+func (db *DB) scheduleSurvey(ctx context.Context, tx pgx.Tx, c parley.Conversation, def surveys.Survey, eventID int64) (ScheduledSurvey, bool, error) {
+	convID, from := c.ID, c.ResolvedAt
+	if from.IsZero() {
+		from = db.now()
+	}
+	sc := ScheduledSurvey{ConversationID: convID, EventID: eventID, DueAt: from.Add(time.Duration(def.DelayS) * time.Second).UTC()}
 	tag, err := tx.Exec(ctx, `INSERT INTO survey_schedules (conversation_id, survey_id, event_id, due_at)
 		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM survey_requests WHERE conversation_id = $1)
 		ON CONFLICT (conversation_id) DO UPDATE SET survey_id = EXCLUDED.survey_id, event_id = EXCLUDED.event_id, due_at = EXCLUDED.due_at,

@@ -8,7 +8,7 @@ import { t, tOr } from './i18n.js';
 import { channelLabel } from './views.js';
 import { SidePanel, errorText } from './panel.js';
 
-const CHANNELS = ['webchat', 'sms', 'whatsapp', 'email'];
+const CHANNELS = ['webchat', 'sms', 'whatsapp', 'email', 'voice'];
 const KINDS = ['csat', 'nps', 'ces', 'choice', 'text'];
 const LOCALES = ['en', 'zh-CN'];
 
