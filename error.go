@@ -16,6 +16,9 @@ const (
 	ERATELIMITED  = "rate_limited"
 	EUNAVAILABLE  = "unavailable"
 	EINTERNAL     = "internal"
+	// EUNPROCESSABLE: well-formed and valid on its own, but what it names
+	// cannot serve it (a queue that does not take the channel's media).
+	EUNPROCESSABLE = "unprocessable"
 )
 
 // Error is an application error with a machine-readable code and a message

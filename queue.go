@@ -81,6 +81,16 @@ func (q *Queue) Defaults() {
 	}
 }
 
+// Serves reports whether the queue takes conversations of media m.
+func (q Queue) Serves(m Media) bool {
+	for _, x := range q.Media {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
 // Validate checks the queue's fields.
 func (q Queue) Validate() error {
 	f := map[string]string{}

@@ -29,6 +29,9 @@ type Publisher interface {
 type Jobs interface {
 	EnqueueDelivery(ctx context.Context, messageID int64) error
 	EnqueueImport(ctx context.Context, importID int64) error
+	// ScheduleSurvey sets the delayed survey send of a conversation
+	// resolved by event eventID for at (once per conversation and event).
+	ScheduleSurvey(ctx context.Context, convID, eventID int64, at time.Time) error
 }
 
 // Config holds the desk's dependencies.

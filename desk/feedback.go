@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -97,6 +98,17 @@ func (d *Desk) openFollowUp(ctx context.Context, itemID int64) error {
 	return nil
 }
 
+// followUpServes refuses (EUNPROCESSABLE) a follow-up queue that does not
+// take the media of the channel the customer's follow-up task would use.
+func (d *Desk) followUpServes(ctx context.Context, q parley.Queue, customerID, convID int64) error {
+	ch, ok, err := d.db.FollowUpChannel(ctx, customerID, convID)
+	if err != nil || !ok || q.Serves(ch.Media()) {
+		return err
+	}
+	return &parley.Error{Code: parley.EUNPROCESSABLE, Message: fmt.Sprintf("Queue %s does not take %s conversations: the follow-up would be a %s conversation.",
+		q.Name, ch.Media(), ch), Fields: map[string]string{"followup_queue_id": fmt.Sprintf("does not serve %s (the customer's %s channel)", ch.Media(), ch)}}
+}
+
 // OpenFeedback opens an item by hand (an agent, through the API or the
 // console) and its follow-up task when it has a queue. followUp nil means
 // the settings' queue for the item's kind; 0 means none.
@@ -118,10 +130,19 @@ func (d *Desk) OpenFeedback(ctx context.Context, by parley.Agent, n feedback.New
 		}
 	}
 	if n.FollowUpQueueID != 0 {
-		if _, err := d.db.Queue(ctx, n.FollowUpQueueID); parley.ErrorCode(err) == parley.ENOTFOUND {
+		q, err := d.db.Queue(ctx, n.FollowUpQueueID)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
 			return feedback.Item{}, parley.Invalid("Invalid feedback item.", map[string]string{"followup_queue_id": "no such queue"})
 		} else if err != nil {
 			return feedback.Item{}, err
+		}
+		// A queue named here must take the follow-up's channel; the
+		// settings' queue for the kind gives way to the inbox's queue
+		// instead (OpenFollowUp).
+		if followUp != nil {
+			if err := d.followUpServes(ctx, q, n.CustomerID, n.ConversationID); err != nil {
+				return feedback.Item{}, err
+			}
 		}
 	}
 	it, _, err := d.db.CreateFeedbackItem(ctx, n, s)

@@ -33,22 +33,69 @@ func NewSurveys(d *Desk, secret []byte, publicURL string) *Surveys {
 }
 
 // Run follows the events outbox and sends a survey for each resolved
-// conversation a survey applies to. Its cursor row is locked while it
-// works, so instances take turns and every resolution is handled once.
+// conversation a survey applies to (or schedules it, for a survey with a
+// delay). Its cursor row is locked while it works, so instances take turns
+// and every resolution is handled once. At start it schedules again the
+// delayed sends still pending: Redis may have lost their tasks.
 func (s *Surveys) Run(ctx context.Context) error {
+	if err := s.Reschedule(ctx); err != nil && ctx.Err() == nil {
+		s.d.log.Error("reschedule delayed surveys", "error", err)
+	}
 	return s.d.follow(ctx, "send surveys", s.Every, s.Step)
 }
 
 // Step handles the pending events once and returns how many it read.
 func (s *Surveys) Step(ctx context.Context) (int, error) {
-	sent, n, err := s.d.db.SendSurveys(ctx, 200, 5*time.Second, s.body)
+	sent, later, n, err := s.d.db.SendSurveys(ctx, 200, 5*time.Second, s.body)
 	if err != nil {
 		return 0, err
 	}
 	for _, x := range sent {
 		s.deliver(ctx, x)
 	}
+	for _, sc := range later {
+		s.schedule(ctx, sc)
+	}
 	return n, nil
+}
+
+func (s *Surveys) schedule(ctx context.Context, sc postgres.ScheduledSurvey) {
+	if err := s.d.jobs.ScheduleSurvey(ctx, sc.ConversationID, sc.EventID, sc.DueAt); err != nil {
+		// Still pending in PostgreSQL: Reschedule sets it at the next start.
+		s.d.log.Error("schedule survey", "conversation_id", sc.ConversationID, "due_at", sc.DueAt, "error", err)
+		return
+	}
+	s.d.log.Info("survey scheduled", "conversation_id", sc.ConversationID, "due_at", sc.DueAt)
+}
+
+// Reschedule sets the task of every delayed send still pending (a task
+// set already is not set twice; one that fires twice sends once).
+func (s *Surveys) Reschedule(ctx context.Context) error {
+	pending, err := s.d.db.PendingSurveySchedules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sc := range pending {
+		s.schedule(ctx, sc)
+	}
+	return nil
+}
+
+// SendScheduled is the job of a delayed survey send: it sends the survey
+// of a conversation resolved by event eventID unless it was reopened
+// meanwhile, the survey no longer applies or the customer's frequency cap
+// forbids it. A repeated or retried job sends once.
+func (s *Surveys) SendScheduled(ctx context.Context, convID, eventID int64) error {
+	x, ok, reason, err := s.d.db.SendScheduledSurvey(ctx, convID, eventID, s.body)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.d.log.Info("delayed survey not sent", "conversation_id", convID, "event_id", eventID, "reason", reason)
+		return nil
+	}
+	s.deliver(ctx, x)
+	return nil
 }
 
 func (s *Surveys) deliver(ctx context.Context, x postgres.SentSurvey) {
@@ -121,6 +168,17 @@ func SurveyFrame(r postgres.SurveyRequest, sv surveys.Survey) map[string]any {
 	}
 	return map[string]any{"type": "survey", "survey_id": strconv.FormatInt(r.ID, 10), "conversation_id": strconv.FormatInt(r.ConversationID, 10),
 		"intro": sv.Intro.In(r.Locale), "questions": qs}
+}
+
+// PendingSurvey returns the survey frame of a rating card a web-chat
+// visitor has not answered (sent while they were away, or before they
+// reloaded the page), to show it again when they reconnect.
+func (d *Desk) PendingSurvey(ctx context.Context, customerID, inboxID int64) (map[string]any, bool, error) {
+	r, sv, ok, err := d.db.PendingWebchatSurvey(ctx, customerID, inboxID)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return SurveyFrame(r, sv), true, nil
 }
 
 // answersFor turns a score and a comment into answers: the score answers
@@ -200,64 +258,61 @@ func answerOf(sv surveys.Survey, key string, score *int, comment string) ([]post
 // when a survey sent there awaits a reply to one of its questions and the
 // message is one ("4", "4 thanks" for a scored question, any text for a
 // text question), it is recorded as the answer and handled is true: the
-// message is then no new work. The next question, if any, is sent as a
-// new message. Any other message stops the survey and is routed as usual.
-// A replayed provider id is handled again without recording anything.
-func (d *Desk) SurveyReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID, body string) (handled, dup bool, err error) {
+// message is then no new work. reply is the next question's prompt, if
+// any: the channel sends it as its answer to the webhook (and it is stored
+// in the conversation as sent). Any other message stops the survey and is
+// routed as usual. A replayed provider id is handled again without
+// recording or asking anything.
+func (d *Desk) SurveyReply(ctx context.Context, inboxID int64, ch parley.Channel, address, providerID, body string) (handled, dup bool, reply string, err error) {
 	r, sv, ok, dup, err := d.db.PendingReply(ctx, inboxID, ch, address, providerID)
 	if err != nil || !ok {
-		return false, false, err
+		return false, false, "", err
 	}
 	if dup {
-		return true, true, nil // the replay of an answer
+		return true, true, "", nil // the replay of an answer
 	}
 	q, found := sv.Question(r.Awaiting)
 	if !found {
-		return false, false, nil
+		return false, false, "", nil
 	}
 	var answers []postgres.SurveyAnswer
 	if _, _, scored := q.Range(); scored {
 		score, comment, isAnswer := surveys.ParseReply(q, body)
 		if !isAnswer {
-			return false, false, d.db.StopAsking(ctx, r.ID)
+			return false, false, "", d.db.StopAsking(ctx, r.ID)
 		}
 		answers, _ = answerOf(sv, q.Key, &score, comment)
 	} else {
 		text := strings.TrimSpace(body)
 		if text == "" {
-			return false, false, d.db.StopAsking(ctx, r.ID)
+			return false, false, "", d.db.StopAsking(ctx, r.ID)
 		}
 		answers = []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Comment: text}}
 	}
 	out, dup, err := d.db.AnswerSurvey(ctx, r.ID, answers, providerID)
 	if parley.ErrorCode(err) == parley.ECONFLICT || parley.ErrorCode(err) == parley.EINVALID {
-		return false, false, nil // answered or expired meanwhile: an ordinary message
+		return false, false, "", nil // answered or expired meanwhile: an ordinary message
 	}
 	if err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	d.log.Info("survey answered", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "channel", ch, "question", q.Key)
 	if next, ok := sv.Question(out.Awaiting); ok && !dup {
-		d.askNext(ctx, out, next.Prompt(out.Locale))
+		reply = next.Prompt(out.Locale)
+		d.recordReply(ctx, out, reply)
 	}
-	return true, dup, nil
+	return true, dup, reply, nil
 }
 
-// askNext sends the next question of an SMS/WhatsApp survey through the
-// normal outbound path.
-func (d *Desk) askNext(ctx context.Context, r postgres.SurveyRequest, body string) {
-	m, err := d.db.AddSurveyMessage(ctx, r, body)
+// recordReply stores the next question of an SMS/WhatsApp survey, sent as
+// the webhook's answer, in the conversation (delivered already: no job).
+func (d *Desk) recordReply(ctx context.Context, r postgres.SurveyRequest, body string) {
+	m, err := d.db.AddSurveyMessage(ctx, r, body, parley.DeliverySent)
 	if err != nil {
-		d.log.Error("next survey question", "survey_request_id", r.ID, "error", err)
+		d.log.Error("record next survey question", "survey_request_id", r.ID, "error", err)
 		return
 	}
 	d.publish(ctx, bus.ConversationTopic(r.ConversationID), map[string]any{"type": "message", "conversation_id": strconv.FormatInt(r.ConversationID, 10), "message": m})
-	if err := d.jobs.EnqueueDelivery(ctx, m.ID); err != nil {
-		d.log.Error("queue survey delivery", "message_id", m.ID, "error", err)
-		if conv, cerr := d.db.Conversation(ctx, r.ConversationID); cerr == nil {
-			d.setDelivery(ctx, conv, m.ID, parley.DeliveryFailed)
-		}
-	}
 }
 
 // LinkSurvey returns the request and survey of a signed email link:

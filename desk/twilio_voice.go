@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley/bus"
 	"github.com/parleyhq/parley/channels/twilio"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/surveys"
 )
 
 // The Twilio channel's view of the desk: connecting calls through jobs,
@@ -192,18 +193,27 @@ func (d *Desk) StartVoiceSurvey(ctx context.Context, sid, locale string) (twilio
 	if err != nil || !ok {
 		return twilio.VoiceSurvey{}, false, err
 	}
-	q := sv.Questions[0]
-	lo, hi, _ := q.Range()
 	d.log.Info("voice survey started", "survey_request_id", r.ID, "conversation_id", r.ConversationID, "call_sid", sid)
-	return twilio.VoiceSurvey{RequestID: r.ID, Intro: sv.Intro.In(locale), Question: q.Text.In(locale), Lo: lo, Hi: hi}, true, nil
+	vs := voiceQuestion(r, sv.Questions[0], locale)
+	vs.Intro = sv.Intro.In(locale)
+	return vs, true, nil
 }
 
-// AnswerVoiceSurvey records the keypad answer of a call's survey. A key out
-// of the question's range records nothing: ok is false and again is the
-// question to ask again (in locale). A replayed answer (same call) is
+// voiceQuestion is question q of request r, asked in locale.
+func voiceQuestion(r postgres.SurveyRequest, q surveys.Question, locale string) twilio.VoiceSurvey {
+	lo, hi, _ := q.Range()
+	return twilio.VoiceSurvey{RequestID: r.ID, Key: q.Key, Question: q.Text.In(locale), Lo: lo, Hi: hi}
+}
+
+// AnswerVoiceSurvey records the keypad answer of a call's survey to the
+// question key ("" the first). A key out of the question's range records
+// nothing: ok is false and next is the question to ask again (in locale).
+// Otherwise ok is true and next is the following scored question not yet
+// answered (a keypad cannot answer a text question), or none (Key "") when
+// the survey is over. A replayed answer (same call and question) is
 // accepted again without recording anything; an answered or expired
 // request is ECONFLICT or EINVALID.
-func (d *Desk) AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (bool, twilio.VoiceSurvey, error) {
+func (d *Desk) AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, key, digits, locale string) (bool, twilio.VoiceSurvey, error) {
 	c, err := d.db.Call(ctx, sid)
 	if err != nil {
 		return false, twilio.VoiceSurvey{}, err
@@ -216,14 +226,38 @@ func (d *Desk) AnswerVoiceSurvey(ctx context.Context, sid string, requestID int6
 		return false, twilio.VoiceSurvey{}, parley.Errorf(parley.ENOTFOUND, "survey %d not found.", requestID)
 	}
 	q := sv.Questions[0]
+	if key != "" {
+		var ok bool
+		if q, ok = sv.Question(key); !ok {
+			return false, twilio.VoiceSurvey{}, parley.Invalid("Invalid survey gather.", map[string]string{"q": "no such question in this survey"})
+		}
+	}
 	score, err := strconv.Atoi(digits)
 	if err != nil || q.CheckScore(score) != nil {
-		lo, hi, _ := q.Range()
-		return false, twilio.VoiceSurvey{RequestID: r.ID, Question: q.Text.In(locale), Lo: lo, Hi: hi}, nil
+		return false, voiceQuestion(r, q, locale), nil
 	}
-	if _, _, err := d.db.AnswerSurvey(ctx, requestID, answersFor(sv, score, ""), "call:"+sid); err != nil {
+	out, dup, err := d.db.AnswerSurvey(ctx, requestID, []postgres.SurveyAnswer{{Question: q.Key, Kind: q.Kind, Score: &score}}, "call:"+sid+":"+q.Key)
+	if err != nil {
 		return false, twilio.VoiceSurvey{}, err
 	}
-	d.log.Info("survey answered", "survey_request_id", requestID, "conversation_id", r.ConversationID, "channel", parley.ChannelVoice)
+	if dup {
+		if out, _, err = d.db.SurveyRequest(ctx, requestID); err != nil {
+			return false, twilio.VoiceSurvey{}, err
+		}
+	} else {
+		d.log.Info("survey answered", "survey_request_id", requestID, "conversation_id", r.ConversationID, "channel", parley.ChannelVoice, "question", q.Key)
+	}
+	answered := map[string]bool{}
+	for _, a := range out.Answers {
+		answered[a.Question] = true
+	}
+	after := false
+	for _, n := range sv.Questions {
+		_, _, scored := n.Range()
+		if after && scored && !answered[n.Key] {
+			return true, voiceQuestion(r, n, locale), nil
+		}
+		after = after || n.Key == q.Key
+	}
 	return true, twilio.VoiceSurvey{}, nil
 }

@@ -633,7 +633,7 @@ func (w *world) rate(convs []parley.Conversation, scores []int) {
 		{Key: "csat", Kind: surveys.KindCSAT, Text: surveys.Texts{"en": "How did we do?", "zh-CN": "满意吗？"}}}}); err != nil {
 		w.t.Fatal(err)
 	}
-	sent, _, err := w.db.SendSurveys(w.ctx, 1000, 0, func(postgres.SurveyRequest, surveys.Survey) string { return "" })
+	sent, _, _, err := w.db.SendSurveys(w.ctx, 1000, 0, func(postgres.SurveyRequest, surveys.Survey) string { return "" })
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,14 +18,9 @@ type importPayload struct {
 // EnqueueImport queues a stored CSV import (once per import). The job
 // resumes from the import's progress when retried.
 func (c *Client) EnqueueImport(ctx context.Context, importID int64) error {
-	payload, _ := json.Marshal(importPayload{ImportID: importID})
-	_, err := c.c.EnqueueContext(ctx, asynq.NewTask(TypeCustomerImport, payload),
-		asynq.Queue(c.queue), asynq.TaskID(fmt.Sprintf("import:%d", importID)),
+	return c.enqueueOnce(ctx, TypeCustomerImport, importPayload{ImportID: importID},
+		asynq.TaskID(fmt.Sprintf("import:%d", importID)),
 		asynq.MaxRetry(5), asynq.Timeout(30*time.Minute), asynq.Retention(24*time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 // registerImport routes import jobs to h.CustomerImport.
@@ -35,11 +28,7 @@ func registerImport(mux *asynq.ServeMux, h Handlers) {
 	if h.CustomerImport == nil {
 		return
 	}
-	mux.HandleFunc(TypeCustomerImport, func(ctx context.Context, t *asynq.Task) error {
-		var p importPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("decode %s payload: %v: %w", TypeCustomerImport, err, asynq.SkipRetry)
-		}
+	handleJSON(mux, TypeCustomerImport, func(ctx context.Context, p importPayload) error {
 		return h.CustomerImport(ctx, p.ImportID)
 	})
 }

@@ -49,6 +49,33 @@ func (c *Client) EnqueueDelivery(ctx context.Context, messageID int64) error {
 	return err
 }
 
+// enqueueOnce queues a task of type typ with payload (as JSON) into the
+// client's queue; opts should name a task id, and a task queued already
+// under it is no error.
+func (c *Client) enqueueOnce(ctx context.Context, typ string, payload any, opts ...asynq.Option) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(typ, b), append([]asynq.Option{asynq.Queue(c.queue)}, opts...)...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// handleJSON routes tasks of type typ to fn with their JSON payload
+// decoded; a payload that does not decode is not retried.
+func handleJSON[P any](mux *asynq.ServeMux, typ string, fn func(ctx context.Context, p P) error) {
+	mux.HandleFunc(typ, func(ctx context.Context, t *asynq.Task) error {
+		var p P
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("decode %s payload: %v: %w", typ, err, asynq.SkipRetry)
+		}
+		return fn(ctx, p)
+	})
+}
+
 // Handlers are what the jobs do.
 type Handlers struct {
 	// Deliver sends a stored outbound message through its channel.
@@ -66,6 +93,8 @@ type Handlers struct {
 	// CallOverflow offers a waiting caller a callback or a voicemail at
 	// their queue's maximum wait.
 	CallOverflow func(ctx context.Context, sid string) error
+	// SendSurvey sends a delayed survey (jobs/surveys.go).
+	SendSurvey func(ctx context.Context, convID, eventID int64) error
 }
 
 // Worker processes jobs until its context ends, then drains.
@@ -123,6 +152,7 @@ func NewWorker(rdb redis.UniversalClient, queue string, h Handlers, log *slog.Lo
 	registerSLA(mux, h)
 	registerImport(mux, h)
 	registerCall(mux, h)
+	registerSurvey(mux, h)
 	return &Worker{srv: srv, mux: mux}
 }
 

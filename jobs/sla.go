@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,14 +25,9 @@ type slaPayload struct {
 // scheduled tasks by whole seconds, so a timer may arrive up to a second
 // early: the handler waits for the instant.
 func (c *Client) ScheduleSLA(ctx context.Context, clockID int64, kind string, at time.Time) error {
-	payload, _ := json.Marshal(slaPayload{ClockID: clockID, Kind: kind, AtUS: at.UnixMicro()})
-	_, err := c.c.EnqueueContext(ctx, asynq.NewTask(TypeSLATimer, payload),
-		asynq.Queue(c.queue), asynq.TaskID(fmt.Sprintf("sla:%d:%s:%d", clockID, kind, at.UnixMicro())),
+	return c.enqueueOnce(ctx, TypeSLATimer, slaPayload{ClockID: clockID, Kind: kind, AtUS: at.UnixMicro()},
+		asynq.TaskID(fmt.Sprintf("sla:%d:%s:%d", clockID, kind, at.UnixMicro())),
 		asynq.ProcessAt(at), asynq.MaxRetry(5), asynq.Timeout(30*time.Second))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 // registerSLA routes SLA timers to h.SLATimer.
@@ -42,11 +35,7 @@ func registerSLA(mux *asynq.ServeMux, h Handlers) {
 	if h.SLATimer == nil {
 		return
 	}
-	mux.HandleFunc(TypeSLATimer, func(ctx context.Context, t *asynq.Task) error {
-		var p slaPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("decode %s payload: %v: %w", TypeSLATimer, err, asynq.SkipRetry)
-		}
+	handleJSON(mux, TypeSLATimer, func(ctx context.Context, p slaPayload) error {
 		return h.SLATimer(ctx, p.ClockID, p.Kind, time.UnixMicro(p.AtUS))
 	})
 }

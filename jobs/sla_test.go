@@ -2,14 +2,10 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/parleyhq/parley/internal/testenv"
 )
 
 // TestSLATimersFireWithinTheLatencyBudget schedules timers at scattered
@@ -17,8 +13,6 @@ import (
 // starts work once it has waited for its instant (what sla.Service.Fire
 // does with timers asynq delivers early: it keeps whole seconds).
 func TestSLATimersFireWithinTheLatencyBudget(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	queue := prefix + "-jobs"
 	var mu sync.Mutex
 	var late []time.Duration
 	done := make(chan struct{}, 100)
@@ -32,12 +26,7 @@ func TestSLATimersFireWithinTheLatencyBudget(t *testing.T) {
 		done <- struct{}{}
 		return nil
 	}}
-	w := NewWorker(rdb, queue, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { w.Run(ctx); close(stopped) }()
-	defer func() { cancel(); <-stopped }() // before the Redis client closes
-	c := NewClient(rdb, queue)
+	ctx, c := runWorker(t, h)
 	const n = 24
 	start := time.Now().Add(time.Second)
 	for i := range n {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -409,10 +410,34 @@ func (db *DB) PendingFollowUps(ctx context.Context, limit int) ([]int64, error) 
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
+// followUpInbox returns the inbox, channel and inbox queue of the
+// follow-up task of a customer's item: those of its conversation convID,
+// or of the customer's latest conversation (convID 0). ok is false when
+// the customer has none.
+func followUpInbox(ctx context.Context, q querier, customerID, convID int64) (inboxID int64, channel string, queueID int64, ok bool, err error) {
+	err = q.QueryRow(ctx, `SELECT i.id, i.channel, i.queue_id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+		WHERE CASE WHEN $2 = 0 THEN c.customer_id = $1 ELSE c.id = $2 END ORDER BY c.id DESC LIMIT 1`, customerID, convID).Scan(&inboxID, &channel, &queueID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", 0, false, nil
+	} else if err != nil {
+		return 0, "", 0, false, fmt.Errorf("follow-up inbox: %w", err)
+	}
+	return inboxID, channel, queueID, true, nil
+}
+
+// FollowUpChannel returns the channel a follow-up task of a customer's
+// item would use (see OpenFollowUp); ok is false when there is none.
+func (db *DB) FollowUpChannel(ctx context.Context, customerID, convID int64) (parley.Channel, bool, error) {
+	_, ch, _, ok, err := followUpInbox(ctx, db.pool, customerID, convID)
+	return parley.Channel(ch), ok, err
+}
+
 // OpenFollowUp opens the follow-up task of an item: a new conversation
 // with its customer in the inbox of the item's conversation (or of the
 // customer's latest one), queued in the item's follow-up queue, with a
-// private note saying what to do. It returns opened false when there is
+// private note saying what to do. When the item's queue does not take
+// the channel's media, the inbox's own queue does (and becomes the item's
+// follow-up queue). It returns opened false when there is
 // nothing to do, or when the customer has an open conversation in that
 // inbox (one open conversation per customer and inbox): the runner tries
 // again later. The conversation is queued in PostgreSQL; the caller
@@ -427,14 +452,25 @@ func (db *DB) OpenFollowUp(ctx context.Context, itemID int64) (conv parley.Conve
 		if it.FollowUpQueueID == 0 || it.FollowUpConversationID != 0 || it.Status == feedback.StatusResolved {
 			return nil
 		}
-		var inboxID int64
-		var channel string
-		err = tx.QueryRow(ctx, `SELECT i.id, i.channel FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
-			WHERE c.customer_id = $1 AND ($2 = 0 OR c.id = $2) ORDER BY c.id DESC LIMIT 1`, it.CustomerID, it.ConversationID).Scan(&inboxID, &channel)
-		if errors.Is(err, pgx.ErrNoRows) {
+		inboxID, channel, inboxQueue, ok, err := followUpInbox(ctx, tx, it.CustomerID, it.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return parley.Errorf(parley.EINVALID, "Customer %d has no conversation to follow up on.", it.CustomerID)
-		} else if err != nil {
-			return fmt.Errorf("follow-up inbox: %w", err)
+		}
+		// A queue that does not take the channel's media (the settings'
+		// queue for the kind, say voice for a chat complaint) would hold the
+		// task where no agent slot fits it: the inbox's own queue takes it.
+		var media []string
+		if err := tx.QueryRow(ctx, `SELECT media FROM queues WHERE id = $1`, it.FollowUpQueueID).Scan(&media); err != nil {
+			return fmt.Errorf("follow-up queue %d: %w", it.FollowUpQueueID, err)
+		}
+		if !slices.Contains(media, string(parley.Channel(channel).Media())) {
+			it.FollowUpQueueID = inboxQueue
+			if _, err := tx.Exec(ctx, `UPDATE feedback_items SET followup_queue_id = $2 WHERE id = $1`, it.ID, inboxQueue); err != nil {
+				return fmt.Errorf("follow-up queue of item %d: %w", it.ID, err)
+			}
 		}
 		var busy bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND inbox_id = $2

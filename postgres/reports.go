@@ -61,7 +61,7 @@ type ReportConv struct {
 	Status                           parley.ConversationStatus
 	EnqueuedAt, AssignedAt, EndedAt  time.Time // EndedAt: resolved or abandoned (zero while open)
 	WrapUpS, TargetS, ShortAbandonS  int
-	Repeat                           bool // a new conversation of the customer within 7 days of resolution, or a reopen
+	Repeat                           bool // a new conversation of the customer within 7 days of resolution (not a feedback follow-up), or a reopen
 }
 
 // ReportOffer is one offer.
@@ -125,7 +125,8 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	const cols = `c.id, c.customer_id, c.queue_id, COALESCE(c.agent_id, 0), c.channel, c.status, c.enqueued_at,
 		COALESCE(c.assigned_at, 'epoch'), COALESCE(c.resolved_at, 'epoch'), q.wrap_up_s, (q.service_level->>'seconds')::int, q.short_abandon_s,
 		c.status = 'resolved' AND (EXISTS (SELECT 1 FROM conversations n WHERE n.customer_id = c.customer_id AND n.id <> c.id
-			AND n.created_at > c.resolved_at AND n.created_at <= c.resolved_at + interval '7 days')
+			AND n.created_at > c.resolved_at AND n.created_at <= c.resolved_at + interval '7 days'
+			AND NOT n.meta ? 'feedback_id') -- a feedback follow-up task is our call back, not the customer's repeat contact
 			OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.type = 'conversation.reopened'))`
 	scan := func(sql string, args ...any) ([]ReportConv, error) {
 		rows, err := db.pool.Query(ctx, sql, args...)
@@ -319,7 +320,7 @@ const (
 	DefOccupancy    = "handling time ÷ (handling time + available idle time) × 100; handling: time logged in (available or away) with at least one assigned conversation or wrap-up; available idle: presence available with nothing assigned; not-ready (away) and offline time without work excluded; from the agents' presence history"
 	DefSlots        = "busy slot-seconds ÷ capacity slot-seconds × 100, per media; busy: Σ per conversation of assignment → end of wrap-up; capacity: the agent's slots (as configured now) × time available or handling"
 	DefAcceptance   = "accepted ÷ offers × 100; offers created in the range that have ended or are pending, counted by outcome"
-	DefFCR          = "resolved conversations with no new conversation of the same customer within 7 days of resolution and never reopened ÷ resolved conversations × 100; resolved in the range (those resolved less than 7 days ago are provisional)"
+	DefFCR          = "resolved conversations with no new conversation of the same customer within 7 days of resolution (feedback follow-up tasks do not count) and never reopened ÷ resolved conversations × 100; resolved in the range (those resolved less than 7 days ago are provisional)"
 	DefSLAMet       = "SLA clocks met ÷ (met + breached) × 100; met: stopped in time in the range; breached: due time passed in the range (running or stopped); canceled and replaced clocks excluded; counts per clock kind"
 	DefCSAT         = "share of 4–5 ratings on a 1–5 scale × 100; survey answers given in the range (filters: the survey request's queue, agents and channel)"
 	DefNPS          = "% promoters (9–10) − % detractors (0–6)"

@@ -394,3 +394,14 @@ func TestReportFilterRefusesBadRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestReportFCRDoesNotCountAFeedbackFollowUpAsARepeatContact(t *testing.T) {
+	db, ids := scriptedDay(t)
+	// c6, c1's customer's next conversation, is the follow-up task of a
+	// complaint: Parley called back, the customer did not come back.
+	if _, err := db.Pool().Exec(context.Background(), `UPDATE conversations SET meta = '{"feedback_id": "1"}' WHERE id = $1`, ids["c6"]); err != nil {
+		t.Fatal(err)
+	}
+	s := report(t, db, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), Group: "hour"}).Summary
+	wantValue(t, "FCR", s.FCR, 100)
+}

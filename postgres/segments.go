@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -131,14 +132,73 @@ func (db *DB) segmentBoost(ctx context.Context, customerID int64) (int, error) {
 	}
 	total := 0
 	for _, s := range segs {
-		args := []any{customerID}
-		var in bool
-		if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers c WHERE c.id = $1 AND `+filterSQL(s.Filter, &args)+`)`, args...).Scan(&in); err != nil {
-			return 0, fmt.Errorf("segment %d membership: %w", s.ID, err)
+		in, err := inSegment(ctx, db.pool, customerID, s)
+		if err != nil {
+			return 0, err
 		}
 		if in {
 			total += s.PriorityBoost
 		}
 	}
 	return total, nil
+}
+
+// inSegment reports whether a customer is a member of segment s (its
+// filter holds for them now).
+func inSegment(ctx context.Context, q querier, customerID int64, s crm.Segment) (bool, error) {
+	args := []any{customerID}
+	var in bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers c WHERE c.id = $1 AND `+filterSQL(s.Filter, &args)+`)`, args...).Scan(&in); err != nil {
+		return false, fmt.Errorf("segment %d membership: %w", s.ID, err)
+	}
+	return in, nil
+}
+
+// inAnySegment reports whether a customer is a member of at least one of
+// the segments ids; no ids means every customer. A deleted segment has no
+// members.
+func inAnySegment(ctx context.Context, q querier, customerID int64, ids []int64) (bool, error) {
+	if len(ids) == 0 {
+		return true, nil
+	}
+	rows, err := q.Query(ctx, `SELECT `+segmentColumns+` FROM segments WHERE id = ANY ($1) ORDER BY id`, ids)
+	if err != nil {
+		return false, fmt.Errorf("segments %v: %w", ids, err)
+	}
+	segs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crm.Segment, error) { return scanSegment(r) })
+	if err != nil {
+		return false, fmt.Errorf("segments %v: %w", ids, err)
+	}
+	for _, s := range segs {
+		if in, err := inSegment(ctx, q, customerID, s); err != nil || in {
+			return in, err
+		}
+	}
+	return false, nil
+}
+
+// checkSegmentIDs refuses ids that name no segment (EINVALID on
+// segment_ids[i]).
+func checkSegmentIDs(ctx context.Context, q querier, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.Query(ctx, `SELECT id FROM segments WHERE id = ANY ($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("check segments: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("check segments: %w", err)
+	}
+	f := map[string]string{}
+	for i, id := range ids {
+		if !slices.Contains(found, id) {
+			f[fmt.Sprintf("segment_ids[%d]", i)] = fmt.Sprintf("no segment %d", id)
+		}
+	}
+	if len(f) > 0 {
+		return parley.Invalid("Unknown segment.", f)
+	}
+	return nil
 }

@@ -52,18 +52,19 @@ type SentSurvey struct {
 	HasMsg  bool
 }
 
-const surveyColumns = `id, name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions, created_at, updated_at`
+const surveyColumns = `id, name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions, created_at, updated_at,
+	delay_s, segment_ids`
 
 func scanSurvey(row pgx.Row) (surveys.Survey, error) {
 	var s surveys.Survey
 	var chs []string
-	var queues []int64
+	var queues, segs []int64
 	err := row.Scan(&s.ID, &s.Name, &s.Enabled, &chs, &queues, &s.Trigger, &s.CapDays, &s.ReplyWindowMin, &s.LinkTTLHours,
-		&s.Intro, &s.Questions, &s.CreatedAt, &s.UpdatedAt)
+		&s.Intro, &s.Questions, &s.CreatedAt, &s.UpdatedAt, &s.DelayS, &segs)
 	for _, c := range chs {
 		s.Channels = append(s.Channels, parley.Channel(c))
 	}
-	s.QueueIDs = surveys.IDs(queues)
+	s.QueueIDs, s.SegmentIDs = surveys.IDs(queues), surveys.IDs(segs)
 	s.Defaults()
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	return s, err
@@ -83,9 +84,14 @@ func (db *DB) CreateSurvey(ctx context.Context, s surveys.Survey) (surveys.Surve
 	if err := s.Validate(); err != nil {
 		return s, err
 	}
-	out, err := scanSurvey(db.pool.QueryRow(ctx, `INSERT INTO surveys (name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+surveyColumns,
-		s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+	if err := checkSegmentIDs(ctx, db.pool, s.SegmentIDs); err != nil {
+		return s, err
+	}
+	out, err := scanSurvey(db.pool.QueryRow(ctx, `INSERT INTO surveys (name, enabled, channels, queue_ids, trigger, cap_days, reply_window_min, link_ttl_hours, intro, questions,
+			delay_s, segment_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+surveyColumns,
+		s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions,
+		s.DelayS, []int64(s.SegmentIDs)))
 	if err != nil {
 		return out, fmt.Errorf("create survey: %w", err)
 	}
@@ -137,9 +143,14 @@ func (db *DB) UpdateSurvey(ctx context.Context, id int64, patch json.RawMessage)
 		if err := s.Validate(); err != nil {
 			return err
 		}
+		if err := checkSegmentIDs(ctx, tx, s.SegmentIDs); err != nil {
+			return err
+		}
 		out, err = scanSurvey(tx.QueryRow(ctx, `UPDATE surveys SET name = $2, enabled = $3, channels = $4, queue_ids = $5, trigger = $6, cap_days = $7,
-			reply_window_min = $8, link_ttl_hours = $9, intro = $10, questions = $11, updated_at = now() WHERE id = $1 RETURNING `+surveyColumns,
-			id, s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions))
+			reply_window_min = $8, link_ttl_hours = $9, intro = $10, questions = $11, delay_s = $12, segment_ids = $13, updated_at = now()
+			WHERE id = $1 RETURNING `+surveyColumns,
+			id, s.Name, s.Enabled, channelStrings(s.Channels), []int64(s.QueueIDs), s.Trigger, s.CapDays, s.ReplyWindowMin, s.LinkTTLHours, s.Intro, s.Questions,
+			s.DelayS, []int64(s.SegmentIDs)))
 		return err
 	})
 	return out, err
@@ -163,17 +174,27 @@ func scanRequest(row pgx.Row) (SurveyRequest, error) {
 	return r, err
 }
 
-// SendSurveys is one step of the survey sender: under the lock of its
-// cursor row in the events outbox, it turns each conversation.resolved
-// event into a survey request for the first enabled survey that applies
-// (its channels and queues), unless the customer got one within the
-// survey's cap_days. For SMS, WhatsApp and email it stores the outbound
-// message whose text body(request, survey) returns, queued for delivery.
-// It returns what it created; the caller sends it after the commit.
+// ScheduledSurvey is a delayed survey send the caller schedules (an asynq
+// task) after the commit.
+type ScheduledSurvey struct {
+	ConversationID int64
+	EventID        int64
+	DueAt          time.Time
+}
+
+// SendSurveys turns each conversation.resolved event into a survey for the
+// first enabled survey that applies (its channels, queues and segments):
+// a survey without a delay is sent now, unless the customer got one within
+// the survey's cap_days; a delayed one is scheduled (survey_schedules) and
+// sent by SendScheduledSurvey. For SMS, WhatsApp and email it stores the
+// outbound message whose text body(request, survey) returns, queued for
+// delivery. Voice surveys are asked in the call (StartSurvey), never at
+// resolution. It returns what it created; the caller sends it, and
+// schedules what is due later, after the commit.
 func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
-	body func(SurveyRequest, surveys.Survey) string) (out []SentSurvey, processed int, err error) {
+	body func(SurveyRequest, surveys.Survey) string) (out []SentSurvey, later []ScheduledSurvey, processed int, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		out, processed = nil, 0
+		out, later, processed = nil, nil, 0
 		evs, err := followOutbox(ctx, tx, "survey_state", limit, gapWait)
 		if err != nil {
 			return err
@@ -191,7 +212,31 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 					return err
 				}
 			}
-			s, ok, err := db.surveyFor(ctx, tx, e.conv, defs, body)
+			c, err := getConversation(ctx, tx, e.conv, false)
+			if err != nil {
+				return err
+			}
+			if c.Channel == parley.ChannelVoice {
+				continue // asked after the call's talk, in the call
+			}
+			def, ok, err := pickSurvey(ctx, tx, c, defs)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if def.DelayS > 0 {
+				sc, ok, err := db.scheduleSurvey(ctx, tx, c, def, e.id)
+				if err != nil {
+					return err
+				}
+				if ok {
+					later = append(later, sc)
+				}
+				continue
+			}
+			s, ok, err := createSurveyRequest(ctx, tx, c, def, body)
 			if err != nil {
 				return err
 			}
@@ -202,7 +247,115 @@ func (db *DB) SendSurveys(ctx context.Context, limit int, gapWait time.Duration,
 		processed = len(evs)
 		return advanceOutbox(ctx, tx, "survey_state", evs)
 	})
-	return out, processed, err
+	return out, later, processed, err
+}
+
+// scheduleSurvey records the delayed send of def for conversation c
+// resolved by event eventID, due def's delay after its resolution (after
+// now, when the conversation has no resolution time). A conversation
+// resolved again replaces its schedule (the earlier task then finds
+// nothing to do); one surveyed already gets none.
+func (db *DB) scheduleSurvey(ctx context.Context, tx pgx.Tx, c parley.Conversation, def surveys.Survey, eventID int64) (ScheduledSurvey, bool, error) {
+	convID, from := c.ID, c.ResolvedAt
+	if from.IsZero() {
+		from = db.now()
+	}
+	sc := ScheduledSurvey{ConversationID: convID, EventID: eventID, DueAt: from.Add(time.Duration(def.DelayS) * time.Second).UTC()}
+	tag, err := tx.Exec(ctx, `INSERT INTO survey_schedules (conversation_id, survey_id, event_id, due_at)
+		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM survey_requests WHERE conversation_id = $1)
+		ON CONFLICT (conversation_id) DO UPDATE SET survey_id = EXCLUDED.survey_id, event_id = EXCLUDED.event_id, due_at = EXCLUDED.due_at,
+			state = 'pending', reason = '', done_at = NULL
+		WHERE survey_schedules.state <> 'sent'`, convID, def.ID, eventID, sc.DueAt)
+	if err != nil {
+		return sc, false, fmt.Errorf("schedule survey of conversation %d: %w", convID, err)
+	}
+	return sc, tag.RowsAffected() == 1, nil
+}
+
+// SendScheduledSurvey sends the delayed survey of a conversation scheduled
+// by its conversation.resolved event eventID. It does nothing (ok false)
+// when the schedule was handled already or replaced by a later resolution,
+// so a retried or repeated task sends once; and it skips the survey, with
+// the reason recorded, when the conversation was reopened meanwhile, the
+// survey no longer applies (disabled, edited, the customer left its
+// segments) or the customer got a survey within its cap_days since.
+func (db *DB) SendScheduledSurvey(ctx context.Context, convID, eventID int64,
+	body func(SurveyRequest, surveys.Survey) string) (out SentSurvey, ok bool, reason string, err error) {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		out, ok, reason = SentSurvey{}, false, ""
+		var surveyID, schedEvent int64
+		var state string
+		err := tx.QueryRow(ctx, `SELECT survey_id, event_id, state FROM survey_schedules WHERE conversation_id = $1 FOR UPDATE`, convID).
+			Scan(&surveyID, &schedEvent, &state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			reason = "not scheduled"
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("survey schedule of conversation %d: %w", convID, err)
+		}
+		if schedEvent != eventID || state != "pending" {
+			reason = "handled already"
+			return nil
+		}
+		c, err := getConversation(ctx, tx, convID, false)
+		if err != nil {
+			return err
+		}
+		var reopened bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE conversation_id = $1 AND type = $2 AND id > $3)`,
+			convID, EventReopened, eventID).Scan(&reopened); err != nil {
+			return fmt.Errorf("survey schedule reopened: %w", err)
+		}
+		switch {
+		case reopened || c.Status != parley.StatusResolved:
+			reason = "reopened"
+		default:
+			def, err := scanSurvey(tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys WHERE id = $1`, surveyID))
+			if err != nil {
+				return fmt.Errorf("scheduled survey %d: %w", surveyID, err)
+			}
+			if applies, err := surveyApplies(ctx, tx, c, def); err != nil {
+				return err
+			} else if !applies {
+				reason = "no longer applies"
+				break
+			}
+			if out, ok, err = createSurveyRequest(ctx, tx, c, def, body); err != nil {
+				return err
+			} else if !ok {
+				reason = "capped"
+			}
+		}
+		state = "sent"
+		if !ok {
+			state = "skipped"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE survey_schedules SET state = $2, reason = $3, done_at = now() WHERE conversation_id = $1`,
+			convID, state, reason); err != nil {
+			return fmt.Errorf("survey schedule done: %w", err)
+		}
+		return nil
+	})
+	return out, ok, reason, err
+}
+
+// PendingSurveySchedules returns the delayed sends not yet handled (to
+// schedule their tasks again at start-up: Redis may have lost them).
+func (db *DB) PendingSurveySchedules(ctx context.Context) ([]ScheduledSurvey, error) {
+	rows, err := db.pool.Query(ctx, `SELECT conversation_id, event_id, due_at FROM survey_schedules WHERE state = 'pending' ORDER BY due_at`)
+	if err != nil {
+		return nil, fmt.Errorf("pending survey schedules: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ScheduledSurvey, error) {
+		var s ScheduledSurvey
+		err := r.Scan(&s.ConversationID, &s.EventID, &s.DueAt)
+		s.DueAt = s.DueAt.UTC()
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending survey schedules: %w", err)
+	}
+	return out, nil
 }
 
 func surveysIn(ctx context.Context, tx pgx.Tx) ([]surveys.Survey, error) {
@@ -222,25 +375,54 @@ func surveysIn(ctx context.Context, tx pgx.Tx) ([]surveys.Survey, error) {
 	return out, rows.Err()
 }
 
-func (db *DB) surveyFor(ctx context.Context, tx pgx.Tx, convID int64, defs []surveys.Survey,
-	body func(SurveyRequest, surveys.Survey) string) (SentSurvey, bool, error) {
-	var out SentSurvey
-	c, err := getConversation(ctx, tx, convID, false)
-	if err != nil {
-		return out, false, err
+// surveyApplies reports whether def goes to conversation c: enabled, for
+// its channel and queue, and for its customer's segments.
+func surveyApplies(ctx context.Context, q querier, c parley.Conversation, def surveys.Survey) (bool, error) {
+	if !def.Applies(c.QueueID, c.Channel) {
+		return false, nil
 	}
-	var def surveys.Survey
-	found := false
+	return inAnySegment(ctx, q, c.CustomerID, def.SegmentIDs)
+}
+
+// pickSurvey returns the first of defs that applies to conversation c.
+func pickSurvey(ctx context.Context, q querier, c parley.Conversation, defs []surveys.Survey) (surveys.Survey, bool, error) {
 	for _, s := range defs {
-		if s.Applies(c.QueueID, c.Channel) {
-			def, found = s, true
-			break
+		ok, err := surveyApplies(ctx, q, c, s)
+		if err != nil || ok {
+			return s, ok, err
 		}
 	}
-	if !found {
-		return out, false, nil
+	return surveys.Survey{}, false, nil
+}
+
+// surveyFor creates the survey request of a conversation for the first of
+// defs that applies, now (the voice post-call survey).
+func (db *DB) surveyFor(ctx context.Context, tx pgx.Tx, convID int64, defs []surveys.Survey,
+	body func(SurveyRequest, surveys.Survey) string) (SentSurvey, bool, error) {
+	c, err := getConversation(ctx, tx, convID, false)
+	if err != nil {
+		return SentSurvey{}, false, err
 	}
+	def, ok, err := pickSurvey(ctx, tx, c, defs)
+	if err != nil || !ok {
+		return SentSurvey{}, false, err
+	}
+	return createSurveyRequest(ctx, tx, c, def, body)
+}
+
+// createSurveyRequest creates the survey request of def for conversation
+// c, unless the customer got a survey within def's cap_days or the
+// conversation has one: ok is then false.
+func createSurveyRequest(ctx context.Context, tx pgx.Tx, c parley.Conversation, def surveys.Survey,
+	body func(SurveyRequest, surveys.Survey) string) (SentSurvey, bool, error) {
+	var out SentSurvey
+	convID := c.ID
 	if def.CapDays > 0 {
+		// Sends for one customer take turns, so two (a delayed one and one at
+		// resolution) cannot both pass the cap.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('parley-survey-cap:' || $1::bigint, 0))`, c.CustomerID); err != nil {
+			return out, false, fmt.Errorf("survey frequency cap lock: %w", err)
+		}
 		var recent bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM survey_requests WHERE customer_id = $1 AND sent_at > now() - $2 * interval '1 day')`,
 			c.CustomerID, def.CapDays).Scan(&recent); err != nil {
@@ -446,6 +628,24 @@ func (db *DB) PendingReply(ctx context.Context, inboxID int64, ch parley.Channel
 	return r, s, err == nil, dup, err
 }
 
+// PendingWebchatSurvey returns the rating card a web-chat visitor has not
+// answered yet: the survey sent for their latest conversation in the inbox
+// (still resolved), unanswered and not expired. ok is false when there is
+// none.
+func (db *DB) PendingWebchatSurvey(ctx context.Context, customerID, inboxID int64) (r SurveyRequest, s surveys.Survey, ok bool, err error) {
+	r, err = scanRequest(db.pool.QueryRow(ctx, `SELECT `+requestColumns+` FROM survey_requests r
+		JOIN conversations c ON c.id = r.conversation_id AND c.status = 'resolved'
+		WHERE r.customer_id = $1 AND r.inbox_id = $2 AND r.channel = 'webchat' AND r.status = 'sent' AND r.expires_at > now()
+		AND r.conversation_id = (SELECT max(id) FROM conversations WHERE customer_id = $1 AND inbox_id = $2)`, customerID, inboxID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, s, false, nil
+	} else if err != nil {
+		return r, s, false, fmt.Errorf("pending web-chat survey: %w", err)
+	}
+	s, err = db.Survey(ctx, r.SurveyID)
+	return r, s, err == nil, err
+}
+
 // StopAsking closes a request whose numbered reply never came: the
 // customer's next message was something else. A request nobody answered
 // lapses; a partly answered one keeps its answers and asks no more.
@@ -458,14 +658,14 @@ func (db *DB) StopAsking(ctx context.Context, reqID int64) error {
 }
 
 // AddSurveyMessage stores an outbound system message in a survey's
-// conversation (the next question of an SMS/WhatsApp survey), queued for
-// delivery.
-func (db *DB) AddSurveyMessage(ctx context.Context, r SurveyRequest, body string) (parley.Message, error) {
+// conversation (the next question of an SMS/WhatsApp survey, sent as the
+// webhook's reply) in the given delivery state.
+func (db *DB) AddSurveyMessage(ctx context.Context, r SurveyRequest, body, delivery string) (parley.Message, error) {
 	var m parley.Message
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		m, err = insertMessage(ctx, tx, r.ConversationID, r.InboxID, parley.Message{
-			Direction: parley.DirectionOut, Channel: r.Channel, Body: body, Delivery: parley.DeliveryQueued,
+			Direction: parley.DirectionOut, Channel: r.Channel, Body: body, Delivery: delivery,
 			Sender: parley.MessageSender{Type: parley.SenderSystem, Name: "Parley"},
 		}, "")
 		return err

@@ -48,7 +48,7 @@ func TestFeedbackReportIsExactOnAFixedDataSet(t *testing.T) {
 	}
 	var sent []postgres.SentSurvey
 	for range 5 {
-		out, _, err := db.SendSurveys(ctx, 100, time.Minute, func(postgres.SurveyRequest, surveys.Survey) string { return "" })
+		out, _, _, err := db.SendSurveys(ctx, 100, time.Minute, func(postgres.SurveyRequest, surveys.Survey) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}

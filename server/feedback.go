@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/feedback"
@@ -232,6 +235,44 @@ func (s *Server) handleFeedbackSettings() http.Handler {
 	})
 }
 
+// followUpQueuesServeInboxes refuses (EUNPROCESSABLE) a follow-up queue
+// that takes none of the media of the inboxes' channels: no follow-up
+// task could ever wait there (a task whose channel the queue does not take
+// goes to its inbox's queue).
+func (s *Server) followUpQueuesServeInboxes(ctx context.Context, st feedback.Settings) error {
+	inboxes, err := s.DB.Inboxes(ctx)
+	if err != nil {
+		return err
+	}
+	bad := map[string]string{}
+	for kind, id := range st.FollowUpQueues {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if id == "" || err != nil {
+			continue
+		}
+		q, err := s.DB.Queue(ctx, n)
+		if err != nil {
+			return err
+		}
+		var media []string
+		serves := false
+		for _, in := range inboxes {
+			m := in.Channel.Media()
+			serves = serves || q.Serves(m)
+			if !slices.Contains(media, string(m)) {
+				media = append(media, string(m))
+			}
+		}
+		if !serves && len(inboxes) > 0 {
+			bad["followup_queues."+kind] = fmt.Sprintf("queue %s takes none of the inboxes' media (%s)", q.Name, strings.Join(media, ", "))
+		}
+	}
+	if len(bad) > 0 {
+		return &parley.Error{Code: parley.EUNPROCESSABLE, Message: "A follow-up queue does not take the media of any inbox.", Fields: bad}
+	}
+	return nil
+}
+
 func (s *Server) handleUpdateFeedbackSettings() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		// Fields left out keep their current value.
@@ -254,6 +295,9 @@ func (s *Server) handleUpdateFeedbackSettings() http.Handler {
 			return err == nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := s.followUpQueuesServeInboxes(r.Context(), st); err != nil {
 			return err
 		}
 		if err := s.DB.SaveFeedbackSettings(r.Context(), st, agentFrom(r.Context()).ID); err != nil {

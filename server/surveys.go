@@ -62,6 +62,8 @@ func (s *Server) handleCreateSurvey() http.Handler {
 		Channels       []parley.Channel   `json:"channels"`
 		QueueIDs       []string           `json:"queue_ids"`
 		Trigger        string             `json:"trigger"`
+		DelayS         int                `json:"delay_s"`
+		SegmentIDs     surveys.IDs        `json:"segment_ids"`
 		CapDays        int                `json:"cap_days"`
 		ReplyWindowMin int                `json:"reply_window_min"`
 		LinkTTLHours   int                `json:"link_ttl_hours"`
@@ -74,7 +76,7 @@ func (s *Server) handleCreateSurvey() http.Handler {
 			return err
 		}
 		sv := surveys.Survey{Name: req.Name, Enabled: req.Enabled == nil || *req.Enabled, Channels: req.Channels, Trigger: req.Trigger,
-			CapDays: req.CapDays, ReplyWindowMin: req.ReplyWindowMin, LinkTTLHours: req.LinkTTLHours, Intro: req.Intro, Questions: req.Questions}
+			DelayS: req.DelayS, SegmentIDs: req.SegmentIDs, CapDays: req.CapDays, ReplyWindowMin: req.ReplyWindowMin, LinkTTLHours: req.LinkTTLHours, Intro: req.Intro, Questions: req.Questions}
 		for i, q := range req.QueueIDs {
 			id, err := strconv.ParseInt(q, 10, 64)
 			if err != nil || id <= 0 {
@@ -113,7 +115,7 @@ func (s *Server) handleUpdateSurvey() http.Handler {
 		}
 		for k := range fields {
 			switch k {
-			case "name", "enabled", "channels", "trigger", "cap_days", "reply_window_min", "link_ttl_hours", "intro", "questions":
+			case "name", "enabled", "channels", "trigger", "delay_s", "segment_ids", "cap_days", "reply_window_min", "link_ttl_hours", "intro", "questions":
 			case "queue_ids":
 				// Ids are strings in the API; the store decodes int64s.
 				var ids []string

@@ -111,8 +111,14 @@ type Survey struct {
 	// empty means all.
 	Channels []parley.Channel `json:"channels"`
 	QueueIDs IDs              `json:"queue_ids"`
-	// Trigger is when it is sent: "resolved" (at resolution).
+	// SegmentIDs limits the survey to customers in at least one of these
+	// CRM segments; empty means every customer.
+	SegmentIDs IDs `json:"segment_ids"`
+	// Trigger is what sends it: "resolved" (the conversation's resolution).
 	Trigger string `json:"trigger"`
+	// DelayS is how long after the resolution it is sent, in seconds (0:
+	// at once). A conversation reopened meanwhile gets none.
+	DelayS int `json:"delay_s"`
 	// CapDays: at most one survey per customer per CapDays days (0: no cap).
 	CapDays int `json:"cap_days"`
 	// ReplyWindowMin: how long an SMS/WhatsApp reply counts as the answer.
@@ -145,7 +151,13 @@ func (s *Survey) Defaults() {
 	if s.QueueIDs == nil {
 		s.QueueIDs = IDs{}
 	}
+	if s.SegmentIDs == nil {
+		s.SegmentIDs = IDs{}
+	}
 }
+
+// MaxDelayS bounds a survey's delay: 30 days.
+const MaxDelayS = 30 * 24 * 3600
 
 // Validate checks a definition; the error is EINVALID with one entry per
 // bad field.
@@ -156,6 +168,12 @@ func (s Survey) Validate() error {
 	}
 	if s.Trigger != "resolved" {
 		f["trigger"] = `must be "resolved"`
+	}
+	if s.DelayS < 0 || s.DelayS > MaxDelayS {
+		f["delay_s"] = fmt.Sprintf("must be between 0 and %d", MaxDelayS)
+	}
+	if len(s.SegmentIDs) > 20 {
+		f["segment_ids"] = "at most 20 segments"
 	}
 	if s.CapDays < 0 || s.CapDays > 3650 {
 		f["cap_days"] = "must be between 0 and 3650"
@@ -223,7 +241,7 @@ func missingLocales(t Texts) string {
 }
 
 // Applies reports whether the survey is sent for a conversation in queue
-// on channel.
+// on channel (its segments are checked by the store).
 func (s Survey) Applies(queueID int64, ch parley.Channel) bool {
 	if !s.Enabled || s.Trigger != "resolved" || len(s.Questions) == 0 {
 		return false

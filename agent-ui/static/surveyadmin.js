@@ -1,14 +1,14 @@
 // Admins' survey definitions: the list, and an editor for a new or an
-// existing survey (name, on/off, channels, queues, frequency cap, reply
-// window, link lifetime, intro and questions in English and Simplified
-// Chinese). Every value is inserted as text or as a form value.
+// existing survey (name, on/off, channels, queues, customer segments,
+// delay after resolution, frequency cap, reply window, link lifetime,
+// intro and questions in English and Simplified Chinese). Every value is inserted as text or as a form value.
 
 import { h } from './dom.js';
 import { t, tOr } from './i18n.js';
 import { channelLabel } from './views.js';
 import { SidePanel, errorText } from './panel.js';
 
-const CHANNELS = ['webchat', 'sms', 'whatsapp', 'email'];
+const CHANNELS = ['webchat', 'sms', 'whatsapp', 'email', 'voice'];
 const KINDS = ['csat', 'nps', 'ces', 'choice', 'text'];
 const LOCALES = ['en', 'zh-CN'];
 
@@ -19,6 +19,7 @@ export class SurveyAdmin extends SidePanel {
     this.el = null;
     this.admin = false;
     this.queues = [];
+    this.segments = [];
     this.loading = Promise.resolve();
   }
 
@@ -52,19 +53,23 @@ export class SurveyAdmin extends SidePanel {
   async load() {
     let items = [];
     try {
-      const [surveys, queues] = await Promise.all([this.api.get('/surveys'), this.api.get('/queues')]);
+      const [surveys, queues, segments] = await Promise.all([this.api.get('/surveys'), this.api.get('/queues'), this.api.get('/segments')]);
       items = (surveys && surveys.items) || [];
       this.queues = (queues && queues.items) || [];
+      this.segments = (segments && segments.items) || [];
     } catch {
       this.setStatus(t('surveys.load_error'), 'error');
     }
     this.items = items;
     const queueName = (id) => (this.queues.find((q) => String(q.id) === String(id)) || { name: `#${id}` }).name;
+    const segmentName = (id) => (this.segments.find((g) => String(g.id) === String(id)) || { name: `#${id}` }).name;
     this.el.list.replaceChildren(...items.map((s) => h('tr', { dataset: { surveyId: s.id } },
       h('td', null, s.name),
       h('td', null, s.enabled ? t('surveys.on') : t('surveys.off')),
       h('td', null, s.channels && s.channels.length ? s.channels.map(channelLabel).join(', ') : t('surveys.all')),
       h('td', null, s.queue_ids && s.queue_ids.length ? s.queue_ids.map(queueName).join(', ') : t('surveys.all')),
+      h('td', null, s.segment_ids && s.segment_ids.length ? s.segment_ids.map(segmentName).join(', ') : t('surveys.all')),
+      h('td', { class: 'survey-when' }, s.delay_s ? t('surveys.after_min', { n: String(Math.round(s.delay_s / 6) / 10) }) : t('surveys.at_resolution')),
       h('td', { class: 'num' }, String(s.cap_days || 0)),
       h('td', null, (s.questions || []).map((q) => tOr(`surveys.kind.${q.kind}`, q.kind)).join(' → ')),
       h('td', null, h('button', { type: 'button', class: 'button button-secondary survey-edit', on: { click: () => this.edit(s) } }, t('surveys.edit'))),
@@ -75,7 +80,7 @@ export class SurveyAdmin extends SidePanel {
   // are known.
   async edit(s) {
     await this.loading;
-    const sv = s || { name: '', enabled: true, channels: [], queue_ids: [], cap_days: 30, reply_window_min: 1440, link_ttl_hours: 168,
+    const sv = s || { name: '', enabled: true, channels: [], queue_ids: [], segment_ids: [], delay_s: 0, cap_days: 30, reply_window_min: 1440, link_ttl_hours: 168,
       intro: { en: '', 'zh-CN': '' }, questions: [{ key: 'score', kind: 'csat', text: { en: '', 'zh-CN': '' } }] };
     this.setStatus('');
     const field = (id, label, input) => [h('label', { for: id }, label), input];
@@ -85,7 +90,12 @@ export class SurveyAdmin extends SidePanel {
       h('input', { type: 'checkbox', name: 'channel', value: c, checked: (sv.channels || []).includes(c) }), h('span', null, channelLabel(c))));
     const queues = this.queues.map((q) => h('label', { class: 'toggle' },
       h('input', { type: 'checkbox', name: 'queue', value: q.id, checked: (sv.queue_ids || []).map(String).includes(String(q.id)) }), h('span', null, q.name)));
+    const segments = this.segments.length ? this.segments.map((g) => h('label', { class: 'toggle' },
+      h('input', { type: 'checkbox', name: 'segment', value: g.id, checked: (sv.segment_ids || []).map(String).includes(String(g.id)) }), h('span', null, g.name)))
+      : [h('span', { class: 'muted' }, t('surveys.no_segments'))];
     const num = (id, v, min, max) => h('input', { id, type: 'number', min: String(min), max: String(max), value: String(v) });
+    const delay = num('survey-delay', (sv.delay_s || 0) / 60, 0, 43200);
+    delay.step = 'any';
     const cap = num('survey-cap', sv.cap_days, 0, 3650);
     const windowMin = num('survey-window', sv.reply_window_min, 1, 10080);
     const ttl = num('survey-ttl', sv.link_ttl_hours, 1, 2160);
@@ -104,6 +114,8 @@ export class SurveyAdmin extends SidePanel {
         ...field('survey-enabled', t('surveys.enabled'), enabled),
         h('span', null, t('surveys.channels')), h('div', { class: 'survey-checks', id: 'survey-channels' }, ...channels),
         h('span', null, t('surveys.queues')), h('div', { class: 'survey-checks', id: 'survey-queues' }, ...queues),
+        h('span', null, t('surveys.segments')), h('div', { class: 'survey-checks', id: 'survey-segments' }, ...segments),
+        ...field('survey-delay', t('surveys.delay_min'), delay),
         ...field('survey-cap', t('surveys.cap_days'), cap),
         ...field('survey-window', t('surveys.reply_window'), windowMin),
         ...field('survey-ttl', t('surveys.link_ttl'), ttl),
@@ -116,6 +128,8 @@ export class SurveyAdmin extends SidePanel {
         name: name.value.trim(), enabled: enabled.checked,
         channels: [...form.querySelectorAll('input[name=channel]:checked')].map((x) => x.value),
         queue_ids: [...form.querySelectorAll('input[name=queue]:checked')].map((x) => x.value),
+        segment_ids: [...form.querySelectorAll('input[name=segment]:checked')].map((x) => x.value),
+        delay_s: Math.round(Number(delay.value) * 60),
         cap_days: Number(cap.value), reply_window_min: Number(windowMin.value), link_ttl_hours: Number(ttl.value),
         intro: Object.fromEntries(LOCALES.map((l, i) => [l, intro[i].value.trim()])),
         questions: [...questions.children].map((li) => li.read()),

@@ -47,7 +47,7 @@ type Backend interface {
 	WhileWaiting(ctx context.Context, sid string, fn func(Call) error) (bool, error)
 	Voicemail(ctx context.Context, sid, recordingSid, url string, durationS int) error
 	StartVoiceSurvey(ctx context.Context, sid, locale string) (VoiceSurvey, bool, error)
-	AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, digits, locale string) (ok bool, again VoiceSurvey, err error)
+	AnswerVoiceSurvey(ctx context.Context, sid string, requestID int64, question, digits, locale string) (ok bool, next VoiceSurvey, err error)
 	EndCall(ctx context.Context, sid, status string, durationS int) error
 	CallRecording(ctx context.Context, sid, url string, durationS int) error
 	AgentVoiceEndpoint(ctx context.Context, agentID int64) (string, error)

@@ -11,12 +11,14 @@ import (
 	"github.com/twilio/twilio-go/twiml"
 )
 
-// VoiceSurvey is the first question of a post-call survey, in the caller's
-// language, answered with the keypad.
+// VoiceSurvey is one question of a post-call survey, in the caller's
+// language, answered with the keypad (the intro with the first).
 type VoiceSurvey struct {
 	RequestID int64
-	Intro     string
-	Question  string
+	// Key names the question ("" after the last one).
+	Key      string
+	Intro    string
+	Question string
 	// Lo and Hi bound the score (CSAT 1–5, CES 1–7, NPS 0–10, a choice
 	// 1–n).
 	Lo, Hi int
@@ -27,7 +29,7 @@ type VoiceSurvey struct {
 func (c *Channel) surveyGather(inbox parley.InboxConfig, l language, s VoiceSurvey, try int, before string) []twiml.Element {
 	keys := l.surveyKeys
 	g := &twiml.VoiceGather{NumDigits: "1", Timeout: "8", Input: "dtmf",
-		Action: c.webhookURL(inbox.ID, "/voice/survey", url.Values{"r": {strconv.FormatInt(s.RequestID, 10)}, "lang": {l.Skill}, "try": {strconv.Itoa(try)}})}
+		Action: c.webhookURL(inbox.ID, "/voice/survey", url.Values{"r": {strconv.FormatInt(s.RequestID, 10)}, "q": {s.Key}, "lang": {l.Skill}, "try": {strconv.Itoa(try)}})}
 	if s.Hi > 9 {
 		keys, g.NumDigits, g.FinishOnKey = l.surveyTwoDigits, "2", "#"
 	}
@@ -76,8 +78,9 @@ func (c *Channel) handleAfterDial(w http.ResponseWriter, r *http.Request, inbox 
 	c.voiceDoc(w, r, verbs)
 }
 
-// handleSurveyDigits records the caller's keypad answer to the survey; a
-// key out of range repeats the question (up to maxTries).
+// handleSurveyDigits records the caller's keypad answer to a survey
+// question (q, the first when absent) and asks the next one, until none is
+// left; a key out of range repeats the question (up to maxTries).
 func (c *Channel) handleSurveyDigits(w http.ResponseWriter, r *http.Request, inbox parley.InboxConfig, form url.Values) {
 	p, digits, err := parseGather(form)
 	q := r.URL.Query()
@@ -90,14 +93,17 @@ func (c *Channel) handleSurveyDigits(w http.ResponseWriter, r *http.Request, inb
 		return
 	}
 	l := findLanguage(languages(inbox), q.Get("lang"))
-	ok, again, err := c.backend.AnswerVoiceSurvey(r.Context(), p.Sid, reqID, strings.TrimSuffix(digits, "#"), l.Skill)
+	ok, next, err := c.backend.AnswerVoiceSurvey(r.Context(), p.Sid, reqID, q.Get("q"), strings.TrimSuffix(digits, "#"), l.Skill)
 	if err != nil && parley.ErrorCode(err) != parley.ECONFLICT && parley.ErrorCode(err) != parley.EINVALID {
 		web.Error(w, r, c.log, err)
 		return
 	}
 	verbs := []twiml.Element{l.say(l.surveyThanks), &twiml.VoiceHangup{}}
-	if try, _ := strconv.Atoi(q.Get("try")); err == nil && !ok && try < maxTries {
-		verbs = c.surveyGather(inbox, l, again, try+1, l.retry)
+	switch try, _ := strconv.Atoi(q.Get("try")); {
+	case err == nil && !ok && try < maxTries:
+		verbs = c.surveyGather(inbox, l, next, try+1, l.retry)
+	case err == nil && ok && next.Key != "":
+		verbs = c.surveyGather(inbox, l, next, 1, "")
 	}
 	c.voiceDoc(w, r, verbs)
 }

@@ -16,6 +16,13 @@ type SurveyAnswerer interface {
 	AnswerRating(ctx context.Context, customerID, inboxID int64, surveyID, question string, score *int, comment string) error
 }
 
+// PendingSurveyer is an optional capability of the Backend: the survey
+// frame of a rating card the visitor has not answered, shown again when
+// they (re)connect.
+type PendingSurveyer interface {
+	PendingSurvey(ctx context.Context, customerID, inboxID int64) (frame map[string]any, ok bool, err error)
+}
+
 // ratingFrame is {"type":"rating","survey_id","question","score","comment"}:
 // without question it answers the survey's first question (score
 // required); with it, the named question (a score, or the comment of a text

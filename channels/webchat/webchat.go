@@ -298,6 +298,14 @@ func (s *visitorSocket) run(ctx context.Context, afterConv string, afterSeq int6
 		}
 		s.sendQueue(ctx)
 	}
+	if ps, ok := c.backend.(PendingSurveyer); ok {
+		// A card sent while the visitor was away, or before a reload.
+		if f, ok, err := ps.PendingSurvey(ctx, s.visitor.CustomerID, s.visitor.InboxID); err != nil {
+			c.log.Error("pending survey", "error", err)
+		} else if ok {
+			s.conn.Send(f)
+		}
+	}
 
 	frames := s.conn.Frames()
 	tick := time.NewTicker(QueueUpdateEvery)

@@ -226,6 +226,29 @@ func TestFeedbackComplaintKeywordAndAgentOpenedItems(t *testing.T) {
 	if code := srv.do(t, "POST", "/api/v1/feedback", aliceTok, map[string]any{"kind": "rant", "category": "weather", "conversation_id": conv}, nil); code != http.StatusBadRequest {
 		t.Errorf("bad kind and category: status %d; want 400", code)
 	}
+	// A follow-up queue that does not take the chat's media is refused,
+	// on the item and in the settings (no inbox's media is voice).
+	var callbacks struct {
+		ID string `json:"id"`
+	}
+	if code := srv.do(t, "POST", "/api/v1/queues", admin, map[string]any{"name": "Callbacks", "media": []string{"voice"}}, &callbacks); code != http.StatusCreated {
+		t.Fatalf("create voice queue: status %d", code)
+	}
+	var refused struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	withVoice := map[string]any{"kind": "complaint", "category": "service", "conversation_id": conv, "followup_queue_id": callbacks.ID}
+	if code := srv.do(t, "POST", "/api/v1/feedback", aliceTok, withVoice, &refused); code != http.StatusUnprocessableEntity ||
+		refused.Error.Code != "unprocessable" || !strings.Contains(refused.Error.Fields["followup_queue_id"], "does not serve chat") {
+		t.Errorf("follow-up in a voice queue for a chat: status %d %+v; want 422 naming followup_queue_id", code, refused.Error)
+	}
+	if code := srv.do(t, "PUT", "/api/v1/feedback/settings", admin, map[string]any{"followup_queues": map[string]string{"complaint": callbacks.ID}}, &refused); code != http.StatusUnprocessableEntity ||
+		refused.Error.Fields["followup_queues.complaint"] == "" {
+		t.Errorf("voice follow-up queue in the settings: status %d %+v; want 422", code, refused.Error)
+	}
 	bob := srv.login(t, "agent2@parley.test")
 	if code := srv.do(t, "POST", "/api/v1/feedback", bob, body, nil); code != http.StatusBadRequest {
 		t.Errorf("feedback on someone else's conversation: status %d; want 400", code)

@@ -170,9 +170,13 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 	// SLA clocks follow the events outbox; their timers are asynq tasks.
 	slaSvc := sla.New(sla.Config{Store: db.SLA(), Bus: b, Timers: jobs.NewClient(d.rdb, queue), Escalator: dk,
 		Log: log.With("component", "sla")})
+	// Feedback surveys follow the events outbox too (conversation.resolved);
+	// delayed ones are asynq tasks.
+	surveySender := desk.NewSurveys(dk, cfg.SecretKey, cfg.PublicURL)
 	worker := jobs.NewWorker(d.rdb, queue, jobs.Handlers{Deliver: dk.Deliver, DeliveryFailed: dk.DeliveryFailed, SLATimer: slaSvc.Fire,
 		CustomerImport: db.RunImport,
-		ConnectCall:    tw.ConnectCall, ConnectCallFailed: tw.ConnectCallFailed, CallOverflow: tw.CallOverflow}, log)
+		ConnectCall:    tw.ConnectCall, ConnectCallFailed: tw.ConnectCallFailed, CallOverflow: tw.CallOverflow,
+		SendSurvey: surveySender.SendScheduled}, log)
 	srv := server.New(server.Config{
 		DB: db, Redis: d.rdb, Desk: dk, Bus: b, Webchat: chat, Twilio: tw, UI: ui, Sockets: sockets, Origins: origins,
 		Metrics: m, Gatherer: reg, Log: log, SecureCookies: len(cfg.PublicURL) > 5 && cfg.PublicURL[:6] == "https:",
@@ -183,8 +187,7 @@ func wire(d *deps, log *slog.Logger) (*app, error) {
 		Log: log.With("component", "gamification")})
 	srv.Gamification = game
 	srv.SLA = slaSvc
-	// Feedback surveys follow the events outbox too (conversation.resolved).
-	srv.Surveys = desk.NewSurveys(dk, cfg.SecretKey, cfg.PublicURL)
+	srv.Surveys = surveySender
 	return &app{db: db, bus: b, desk: dk, worker: worker, sockets: sockets, handler: srv, game: game, twilio: tw, sla: slaSvc, surveys: srv.Surveys}, nil
 }
 

@@ -100,22 +100,25 @@ func TestSurveySMSAsksTheNextNumberedQuestionWithinTheWindow(t *testing.T) {
 	if req, ok := te.fake.WaitFor(10*time.Second, isMessage); !ok || !strings.Contains(req.Form.Get("Body"), "Reply 1–5") {
 		t.Fatalf("first question SMS: %v %q", ok, req.Form.Get("Body"))
 	}
-	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "5")); r.Status != 200 || !strings.Contains(r.Body, "Thank you") {
+	// Each scored answer is answered with the next question, in the
+	// webhook's TwiML: no thank-you in between, no separate message.
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "5")); r.Status != 200 || !strings.Contains(r.Body, "Would you recommend us?") ||
+		!strings.Contains(r.Body, "Reply 0–10") || strings.Contains(r.Body, "Thank you") {
 		t.Fatalf("CSAT answer: %d %s", r.Status, r.Body)
 	}
-	req, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool {
-		return isMessage(r) && strings.Contains(r.Form.Get("Body"), "Would you recommend us?")
-	})
-	if !ok || !strings.Contains(req.Form.Get("Body"), "Reply 0–10") {
-		t.Fatalf("no second question SMS (%v %q)", ok, req.Form.Get("Body"))
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "8")); !strings.Contains(r.Body, "What could we do better?") {
+		t.Fatalf("NPS answer: %s", r.Body)
 	}
-	te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "8"))
-	if _, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool {
-		return isMessage(r) && strings.Contains(r.Form.Get("Body"), "What could we do better?")
-	}); !ok {
-		t.Fatal("no third question SMS")
+	if n := countKind(te.fake.Requests(), "message"); n != 1 {
+		t.Errorf("%d messages sent through the API; want 1 (the first question)", n)
 	}
-	te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "Faster refunds please"))
+	if n := te.count(t, `SELECT count(*) FROM messages WHERE conversation_id = $1::bigint AND direction = 'out' AND delivery = 'sent'
+		AND body LIKE 'What could we do better?%'`, conv); n != 1 {
+		t.Errorf("%d stored third-question messages; want 1 (sent in the TwiML)", n)
+	}
+	if r := te.post(t, path, twiliotest.SMS(twSID, twCustomer, twNumber, "Faster refunds please")); !strings.Contains(r.Body, "Thank you") {
+		t.Errorf("last answer: %s", r.Body)
+	}
 	alice.quiet("offer", 500*time.Millisecond)
 	if got := te.answersOf(t, conv); got != "csat=5,nps=8,why=Faster refunds please" {
 		t.Errorf("answers %q", got)
@@ -177,6 +180,7 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 	srv := e.start()
 	admin := srv.login(t, "admin@parley.test")
 	general := srv.queueID(t, admin, "General")
+	vip := srv.createSegment(t, admin, "VIP", "vip")
 	b := newBrowser(t)
 	loginConsole(t, b, srv.base, "admin@parley.test")
 	set := func(sel, v string) chromedp.Action[chromedp.Void] {
@@ -190,6 +194,8 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("survey-name"), "After chats"),
 		chromedp.Click(`#survey-channels input[value="webchat"]`),
 		chromedp.Click(`#survey-queues input[value="`+general+`"]`),
+		chromedp.Click(`#survey-segments input[value="`+vip+`"]`),
+		set("#survey-delay", "30"),
 		set("#survey-cap", "14"),
 		chromedp.SendKeys(chromedp.ID("survey-intro-en"), "Thanks for chatting!"),
 		chromedp.SendKeys(chromedp.ID("survey-intro-zh-CN"), "感谢您的咨询！"),
@@ -206,13 +212,18 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 		chromedp.SendKeys(`#survey-questions li:nth-child(1) .survey-q-text-zh-CN`, "您对本次服务满意吗？"),
 		set(`#survey-questions li:nth-child(2) .survey-q-key`, "why"),
 		chromedp.Click(chromedp.ID("survey-save")),
-		waitJS(`[...document.querySelectorAll('#surveys-list tr')].some(r => r.textContent.includes('After chats') && r.textContent.includes('General'))`),
+		waitJS(`[...document.querySelectorAll('#surveys-list tr')].some(r => r.textContent.includes('After chats') && r.textContent.includes('General')
+			&& r.textContent.includes('VIP') && r.textContent.includes('30 min after resolution'))`),
 	)
-	var channels, queues, intro, questions string
-	var capDays int
-	row := e.db.Pool.QueryRow(t.Context(), `SELECT array_to_string(channels, ','), array_to_string(queue_ids, ','), cap_days, intro::text, questions::text FROM surveys WHERE name = 'After chats'`)
-	if err := row.Scan(&channels, &queues, &capDays, &intro, &questions); err != nil {
+	var channels, queues, segments, intro, questions string
+	var capDays, delay int
+	row := e.db.Pool.QueryRow(t.Context(), `SELECT array_to_string(channels, ','), array_to_string(queue_ids, ','), array_to_string(segment_ids, ','), delay_s,
+		cap_days, intro::text, questions::text FROM surveys WHERE name = 'After chats'`)
+	if err := row.Scan(&channels, &queues, &segments, &delay, &capDays, &intro, &questions); err != nil {
 		t.Fatalf("survey not stored: %v", err)
+	}
+	if segments != vip || delay != 1800 {
+		t.Errorf("stored survey: segments %q delay %d s; want %s and 1800", segments, delay, vip)
 	}
 	if channels != "webchat" || queues != general || capDays != 14 || !strings.Contains(intro, "感谢您的咨询！") ||
 		!strings.Contains(questions, `"key": "why"`) || !strings.Contains(questions, "您对本次服务满意吗？") {
@@ -221,13 +232,15 @@ func TestSurveyDefinitionsConsoleCreatesAndEditsASurvey(t *testing.T) {
 	step(t, b, "edit it: NPS first, cap 7",
 		chromedp.Click(`#surveys-list tr .survey-edit`),
 		chromedp.WaitVisible(chromedp.ID("survey-name")),
-		waitJS(`document.getElementById('survey-cap').value === '14'`),
+		waitJS(`document.getElementById('survey-cap').value === '14' && document.getElementById('survey-delay').value === '30'
+			&& document.querySelector('#survey-segments input[value="`+vip+`"]').checked`),
 		set("#survey-cap", "7"),
+		set("#survey-delay", "0"),
 		set(`#survey-questions li:nth-child(1) .survey-q-kind`, "nps"),
 		chromedp.Click(chromedp.ID("survey-save")),
 		waitJS(`[...document.querySelectorAll('#surveys-list tr')].some(r => r.textContent.includes('NPS 0–10 → Text'))`),
 	)
-	if n := e.count(t, `SELECT count(*) FROM surveys WHERE name = 'After chats' AND cap_days = 7 AND questions->0->>'kind' = 'nps'`); n != 1 {
+	if n := e.count(t, `SELECT count(*) FROM surveys WHERE name = 'After chats' AND cap_days = 7 AND delay_s = 0 AND questions->0->>'kind' = 'nps'`); n != 1 {
 		t.Error("edit not stored")
 	}
 }

@@ -284,21 +284,30 @@ func attr(t *testing.T, doc, name string) string {
 	return strings.ReplaceAll(v, "&amp;", "&")
 }
 
-func TestTwilioCallerAnswersThePostCallSurveyWithTheKeypad(t *testing.T) {
-	te := newTwilioEnv(t)
-	te.srv.createSurvey(t, te.admin, "csat", 0, "voice")
+// talkedCall has a caller choose Chinese and the technical menu of a new
+// voice inbox and reach Chen (agent3): it returns the call, its
+// conversation, Chen's socket and the <Dial action> URL that the end of
+// the agent's leg posts to.
+func (te *twilioEnv) talkedCall(t *testing.T) (call *voiceCall, conv string, chen *ws, afterDial string) {
+	t.Helper()
 	inbox := te.createInbox(t, "voice", "General", voiceSettings(t, te))
-	chen := te.voiceAgent(t, "agent3@parley.test", "+14155550142")
-	call := te.newCall(inbox, twCustomer)
+	chen = te.voiceAgent(t, "agent3@parley.test", "+14155550142")
+	call = te.newCall(inbox, twCustomer)
 	call.post(t, "", "ringing")
 	call.post(t, "/gather?step=language&try=1", "in-progress", "Digits", "2") // 中文
 	call.post(t, "/gather?lang=zh&step=menu&try=1", "in-progress", "Digits", "2")
-	_, conv := acceptNext(t, chen)
+	_, conv = acceptNext(t, chen)
 	upd, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "call-update" })
 	if !ok {
 		t.Fatal("call not connected")
 	}
-	afterDial := attr(t, upd.Form.Get("Twiml"), "action")
+	return call, conv, chen, attr(t, upd.Form.Get("Twiml"), "action")
+}
+
+func TestTwilioCallerAnswersThePostCallSurveyWithTheKeypad(t *testing.T) {
+	te := newTwilioEnv(t)
+	te.srv.createSurvey(t, te.admin, "csat", 0, "voice")
+	call, conv, chen, afterDial := te.talkedCall(t)
 	if !strings.Contains(afterDial, "/voice/after-dial") || !strings.Contains(afterDial, "lang=zh") {
 		t.Fatalf("the agent's <Dial> has action %q", afterDial)
 	}
@@ -370,5 +379,46 @@ func TestTwilioHoldMusicIsInterruptedAtTheQueuesMaximumWait(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := countKind(te.fake.Requests(), "call-update"); n != 1 {
 		t.Errorf("Twilio got %d redirects; want 1", n)
+	}
+}
+
+func TestTwilioPostCallSurveyAsksEveryQuestionInTurn(t *testing.T) {
+	te := newTwilioEnv(t)
+	te.srv.createThreeQuestionSurvey(t, te.admin, "voice") // CSAT, NPS, then a text question
+	call, conv, _, afterDial := te.talkedCall(t)
+	r := te.post(t, afterDial, call.form("in-progress", "DialCallStatus", "completed", "DialCallDuration", "61"))
+	if !strings.Contains(r.Body, "您对本次服务满意吗？") || !strings.Contains(r.Body, `numDigits="1"`) {
+		t.Fatalf("first question: %s", r.Body)
+	}
+	csatURL := attr(t, r.Body, "action")
+	// The CSAT answer is followed by the NPS question: two digits and #.
+	r = te.post(t, csatURL, call.form("in-progress", "Digits", "4"))
+	if !strings.Contains(r.Body, "<Gather") || !strings.Contains(r.Body, "您会推荐我们吗？") || !strings.Contains(r.Body, `numDigits="2"`) ||
+		!strings.Contains(r.Body, `finishOnKey="#"`) || strings.Contains(r.Body, "感谢您的反馈") {
+		t.Fatalf("after the CSAT answer: %s", r.Body)
+	}
+	npsURL := attr(t, r.Body, "action")
+	if !strings.Contains(npsURL, "q=nps") {
+		t.Fatalf("the NPS gather posts to %q", npsURL)
+	}
+	// 12 is out of range: the NPS question again.
+	if r := te.post(t, npsURL, call.form("in-progress", "Digits", "12#")); !strings.Contains(r.Body, "对不起") || !strings.Contains(r.Body, "您会推荐我们吗？") {
+		t.Fatalf("after 12: %s", r.Body)
+	}
+	// 9 is recorded; the text question cannot be asked on the keypad: done.
+	for range 2 { // a replay records nothing more
+		if r := te.post(t, npsURL, call.form("in-progress", "Digits", "9#")); !strings.Contains(r.Body, "感谢您的反馈") || !strings.Contains(r.Body, "<Hangup") {
+			t.Fatalf("after 9: %s", r.Body)
+		}
+	}
+	// A replay of the CSAT answer does not ask the answered NPS question again.
+	if r := te.post(t, csatURL, call.form("in-progress", "Digits", "4")); !strings.Contains(r.Body, "感谢您的反馈") {
+		t.Errorf("CSAT replay: %s", r.Body)
+	}
+	if got := te.answersOf(t, conv); got != "csat=4,nps=9" {
+		t.Errorf("answers %q; want csat=4,nps=9", got)
+	}
+	if n := te.count(t, `SELECT count(*) FROM events WHERE type = 'survey.answered' AND conversation_id = $1::bigint`, conv); n != 2 {
+		t.Errorf("%d survey.answered events; want 2", n)
 	}
 }

@@ -32,6 +32,8 @@ func Status(code string) int {
 		return http.StatusConflict
 	case parley.ERATELIMITED:
 		return http.StatusTooManyRequests
+	case parley.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
 	case parley.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -48,6 +48,7 @@ func TestStatusMapsEveryCode(t *testing.T) {
 	for code, want := range map[string]int{
 		parley.EINVALID: 400, parley.EUNAUTHORIZED: 401, parley.EFORBIDDEN: 403, parley.ENOTFOUND: 404,
 		parley.ECONFLICT: 409, parley.ERATELIMITED: 429, parley.EUNAVAILABLE: 503, parley.EINTERNAL: 500,
+		parley.EUNPROCESSABLE: 422,
 	} {
 		if got := Status(code); got != want {
 			t.Errorf("Status(%q) = %d; want %d", code, got, want)
