@@ -85,6 +85,9 @@ export function barChart({ title, points, max, unit, target }) {
   return root;
 }
 
+// VOICE_COACH are the supervisor's voice interventions (POST /conversations/{id}/voice/{mode}).
+const VOICE_COACH = ['listen', 'whisper', 'barge'];
+
 export class Cockpit {
   constructor({ api, getToken, toast }) {
     this.api = api;
@@ -426,6 +429,14 @@ export class Cockpit {
         h('span', {}, c.customer_name || c.id),
         readOnlyTags(c),
         h('button', { type: 'button', class: 'link-button monitor-go', on: { click: () => this.monitor(c.id) } }, t('wallboard.monitor')),
+        // Voice: join the call's conference from the supervisor's own endpoint.
+        c.channel === 'voice'
+          ? h('span', { class: 'voice-coach', role: 'group', 'aria-label': t('wallboard.voice_coach') },
+            ...VOICE_COACH.map((mode) => h('button', {
+              type: 'button', class: `link-button voice-${mode}`, dataset: { mode },
+              on: { click: () => this.act(() => this.api.post(`/conversations/${encodeURIComponent(c.id)}/voice/${mode}`)) },
+            }, t(`wallboard.voice_${mode}`))))
+          : null,
         (() => {
           const sel = this.moveSelect();
           sel.addEventListener('change', () => this.move(c.id, sel.value));
