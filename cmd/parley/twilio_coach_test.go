@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/channels/twilio/twiliotest"
 )
 
@@ -78,10 +79,18 @@ func TestTwilioSupervisorListensWhispersAndBargesThroughTheConference(t *testing
 	}
 	status("participant-modify", supLeg, false, true)
 
-	// Barge: unmuted, coaching off: heard by the caller too.
-	if code, res = coach("barge"); code != 200 {
-		t.Fatalf("barge: %d %v", code, res)
-	}
+	// Barge, from the wallboard's button on the agent's call: unmuted,
+	// coaching off: heard by the caller too.
+	b := newBrowser(t)
+	consoleLogin(t, b, te.srv.base, "supervisor@parley.test", chromedp.WaitVisible(chromedp.ID("wallboard-open")))
+	barge := `#wallboard-agents .agent-conversation[data-conversation-id="` + conv + `"] button.voice-barge`
+	step(t, b, "barge from the wallboard",
+		chromedp.Click(chromedp.ID("wallboard-open")),
+		chromedp.WaitVisible(barge),
+		waitJS(`!!document.querySelector('#wallboard-agents .agent-conversation[data-conversation-id="`+conv+`"] button.voice-listen')`),
+		chromedp.Click(barge),
+		waitJS(`document.getElementById('wallboard-status').dataset.state === 'done'`),
+	)
 	upd, _ = te.fake.WaitFor(time.Second, func(r twiliotest.Request) bool {
 		return r.Kind() == "participant-update" && r.Form.Get("Coaching") == "false" && r.Form.Get("Muted") == "false"
 	})
