@@ -15,7 +15,7 @@ func (d *Desk) ConferenceConnected(ctx context.Context, convID, inboxID int64, n
 
 // ConferenceEvent records a conference status callback.
 func (d *Desk) ConferenceEvent(ctx context.Context, s twilio.ConferenceStatus) error {
-	return d.db.ConferenceEvent(ctx, s.Name, s.ConferenceSid, s.Event, s.CallSid, s.Muted, s.Coaching, s.At)
+	return d.db.ConferenceEvent(ctx, s.InboxID, s.Name, s.ConferenceSid, s.Event, s.CallSid, s.Muted, s.Coaching, s.At)
 }
 
 // Conference returns a conversation's conference, with the supervisors'

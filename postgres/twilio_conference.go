@@ -54,16 +54,16 @@ func (db *DB) ConferenceConnected(ctx context.Context, convID, inboxID int64, na
 	})
 }
 
-// ConferenceEvent records a conference status callback of the conference
-// named name: its sid (Twilio's word wins), its start and end, and legs joining, leaving,
+// ConferenceEvent records a conference status callback of inbox inboxID
+// about its conference named name: its sid (Twilio's word wins), its start and end, and legs joining, leaving,
 // being muted or coaching. Events about unknown conferences are ENOTFOUND;
 // replays change nothing.
-func (db *DB) ConferenceEvent(ctx context.Context, name, conferenceSid, event, callSid string, muted, coaching bool, at time.Time) error {
+func (db *DB) ConferenceEvent(ctx context.Context, inboxID int64, name, conferenceSid, event, callSid string, muted, coaching bool, at time.Time) error {
 	var convID int64
 	err := db.pool.QueryRow(ctx, `UPDATE voice_conferences SET conference_sid = $2,
 			started_at = CASE WHEN $3 = 'conference-start' THEN COALESCE(started_at, $4) ELSE started_at END,
 			ended_at = CASE WHEN $3 = 'conference-end' THEN COALESCE(ended_at, $4) ELSE ended_at END, updated_at = now()
-		WHERE name = $1 RETURNING conversation_id`, name, conferenceSid, event, at).Scan(&convID)
+		WHERE name = $1 AND inbox_id = $5 RETURNING conversation_id`, name, conferenceSid, event, at, inboxID).Scan(&convID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return parley.Errorf(parley.ENOTFOUND, "Conference %s not found.", name)
 	} else if err != nil {

@@ -117,6 +117,8 @@ func (c *Channel) connectConference(ctx context.Context, log *slog.Logger, inbox
 
 // ConferenceStatus is a parsed conference status callback.
 type ConferenceStatus struct {
+	// InboxID is the inbox whose (signed) webhook carried it.
+	InboxID                             int64
 	Name, ConferenceSid, Event, CallSid string
 	Muted, Coaching                     bool
 	At                                  time.Time
@@ -185,10 +187,11 @@ func ParseConferenceStatus(form url.Values, now time.Time) (ConferenceStatus, er
 // sid, start and end; legs joining, leaving, muted or coaching).
 func (c *Channel) handleConference(w http.ResponseWriter, r *http.Request, inbox parley.InboxConfig, form url.Values) {
 	s, err := ParseConferenceStatus(form, c.now())
+	s.InboxID = inbox.ID
 	if err == nil {
 		err = c.backend.ConferenceEvent(r.Context(), s)
 		if parley.ErrorCode(err) == parley.ENOTFOUND {
-			err = nil // not a conference Parley bridged
+			err = nil // not a conference Parley bridged for this inbox
 		}
 	}
 	if err != nil {
