@@ -23,6 +23,11 @@ type ReportFilter struct {
 	// several agents: abandons, which belong to no agent, drop out).
 	TeamID  int64
 	Channel parley.Channel
+	// Tag keeps conversations carrying this tag (stored form, see
+	// parley.NormalizeTag); SegmentID those whose customer is, now, a
+	// member of the CRM segment.
+	Tag       string
+	SegmentID int64
 	// Group splits the range into "hour" or "day" buckets ("" none) in Loc.
 	Group string
 	Loc   *time.Location
@@ -44,6 +49,14 @@ func (f ReportFilter) Validate() error {
 	}
 	if f.Channel != "" && !f.Channel.Valid() {
 		fields["channel"] = "unknown channel"
+	}
+	if f.Tag != "" {
+		if tag, err := parley.NormalizeTag(f.Tag); err != nil || tag != f.Tag {
+			fields["tag"] = "a conversation tag: lower case letters, digits, '-', '_', '.' or ':'"
+		}
+	}
+	if f.SegmentID < 0 {
+		fields["segment_id"] = "an id"
 	}
 	if f.Group == "hour" && f.To.Sub(f.From) > 8*24*time.Hour {
 		fields["group"] = "hourly series cover at most 8 days"
@@ -151,22 +164,24 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 		}
 		return out, rows.Err()
 	}
-	filter := ` AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)` + inTeam("c.agent_id")
+	scope, args, err := db.reportScope(ctx, f, []any{f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID})
+	if err != nil {
+		return d, err
+	}
+	filter := ` AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)` + inTeam("c.agent_id") + scope
 	if d.Entered, err = scan(`SELECT `+cols+` FROM conversations c JOIN queues q ON q.id = c.queue_id
-		WHERE c.enqueued_at >= $1 AND c.enqueued_at < $2`+filter+` ORDER BY c.enqueued_at, c.id`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID); err != nil {
+		WHERE c.enqueued_at >= $1 AND c.enqueued_at < $2`+filter+` ORDER BY c.enqueued_at, c.id`, args...); err != nil {
 		return d, err
 	}
 	// Handling overlapping the range, plus everything resolved in it (AHT, FCR).
 	if d.Handling, err = scan(`SELECT `+cols+` FROM conversations c JOIN queues q ON q.id = c.queue_id
 		WHERE c.assigned_at IS NOT NULL AND c.assigned_at < $2
-		AND (c.resolved_at IS NULL OR c.resolved_at + make_interval(secs => q.wrap_up_s) > $1)`+filter+` ORDER BY c.assigned_at, c.id`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID); err != nil {
+		AND (c.resolved_at IS NULL OR c.resolved_at + make_interval(secs => q.wrap_up_s) > $1)`+filter+` ORDER BY c.assigned_at, c.id`, args...); err != nil {
 		return d, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT o.queue_id, o.agent_id, c.channel, o.state, o.created_at FROM offers o JOIN conversations c ON c.id = o.conversation_id
 		WHERE o.created_at >= $1 AND o.created_at < $2 AND ($3 = 0 OR o.queue_id = $3) AND ($4 = 0 OR o.agent_id = $4) AND ($5 = '' OR c.channel = $5)`+
-		inTeam("o.agent_id")+` ORDER BY o.created_at`, f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
+		inTeam("o.agent_id")+scope+` ORDER BY o.created_at`, args...)
 	if err != nil {
 		return d, fmt.Errorf("report offers: %w", err)
 	}
@@ -221,8 +236,7 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	rows, err = db.pool.Query(ctx, `SELECT k.kind, k.outcome = 'met', CASE WHEN k.outcome = 'met' THEN k.stopped_at ELSE k.breached_at END
 		FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id
 		WHERE ((k.outcome = 'met' AND k.stopped_at >= $1 AND k.stopped_at < $2) OR (k.breached_at >= $1 AND k.breached_at < $2))
-		AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)`+inTeam("c.agent_id"),
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
+		AND ($3 = 0 OR c.queue_id = $3) AND ($4 = 0 OR c.agent_id = $4) AND ($5 = '' OR c.channel = $5)`+inTeam("c.agent_id")+scope, args...)
 	if err != nil {
 		return d, fmt.Errorf("report sla clocks: %w", err)
 	}
@@ -248,8 +262,8 @@ func (db *DB) ReportData(ctx context.Context, f ReportFilter) (ReportData, error
 	rows, err = db.pool.Query(ctx, `SELECT a.kind, a.score, a.answered_at FROM survey_answers a JOIN survey_requests r ON r.id = a.request_id
 		WHERE a.score IS NOT NULL AND a.kind IN ('csat', 'nps', 'ces') AND a.answered_at >= $1 AND a.answered_at < $2
 		AND ($3 = 0 OR r.queue_id = $3) AND ($4 = 0 OR r.agent_id = $4 OR $4 = ANY (r.agent_ids)) AND ($5 = '' OR r.channel = $5)
-		AND ($6 = 0 OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $6 AND (tm.agent_id = r.agent_id OR tm.agent_id = ANY (r.agent_ids))))`,
-		f.From, f.To, f.QueueID, f.AgentID, string(f.Channel), f.TeamID)
+		AND ($6 = 0 OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $6 AND (tm.agent_id = r.agent_id OR tm.agent_id = ANY (r.agent_ids))))`+
+		surveyScope(scope), args...)
 	if err != nil {
 		return d, fmt.Errorf("report survey answers: %w", err)
 	}
@@ -350,6 +364,38 @@ func inTeam(col string) string {
 	return ` AND ($6 = 0 OR ` + col + ` IN (SELECT agent_id FROM team_members WHERE team_id = $6))`
 }
 
+// reportScope narrows a report's conversations c to f's tag and segment:
+// conditions to append to a query taking args, and args with theirs
+// appended. A segment's membership is the CRM's own (filterSQL), evaluated
+// now: the customers in the segment today, with all their conversations of
+// the range.
+func (db *DB) reportScope(ctx context.Context, f ReportFilter, args []any) (string, []any, error) {
+	scope := ""
+	if f.Tag != "" {
+		args = append(args, f.Tag)
+		scope += fmt.Sprintf(" AND $%d = ANY (c.tags)", len(args))
+	}
+	if f.SegmentID != 0 {
+		seg, err := db.Segment(ctx, f.SegmentID)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			return "", nil, parley.Invalid("Invalid report filter.", map[string]string{"segment_id": "no such segment"})
+		} else if err != nil {
+			return "", nil, err
+		}
+		// The subquery's c is the customer; the outer c the conversation.
+		scope += " AND c.customer_id IN (SELECT c.id FROM customers c WHERE " + filterSQL(seg.Filter, &args) + ")"
+	}
+	return scope, args, nil
+}
+
+// surveyScope applies a report scope to survey requests r through their conversation.
+func surveyScope(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return " AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation_id" + scope + ")"
+}
+
 // ComputeReport computes the summary (and series when f.Group is set).
 func ComputeReport(d ReportData, f ReportFilter) Report {
 	r := Report{Filter: map[string]any{"from": f.From.UTC(), "to": f.To.UTC(), "group": f.Group}}
@@ -364,6 +410,12 @@ func ComputeReport(d ReportData, f ReportFilter) Report {
 	}
 	if f.Channel != "" {
 		r.Filter["channel"] = f.Channel
+	}
+	if f.Tag != "" {
+		r.Filter["tag"] = f.Tag
+	}
+	if f.SegmentID != 0 {
+		r.Filter["segment_id"] = fmt.Sprint(f.SegmentID)
 	}
 	r.Summary = computeFigures(d, f, f.From, f.To)
 	if f.Group != "" {
@@ -610,8 +662,8 @@ func length(ss []span) time.Duration {
 func occupancy(d ReportData, f ReportFilter, from, to time.Time) (Figure, Figure) {
 	occ := Figure{Unit: "percent", Definition: DefOccupancy}
 	slots := Figure{Unit: "percent", Definition: DefSlots}
-	if f.QueueID != 0 || f.Channel != "" {
-		occ.Note = "agents' time is not attributable to one queue or channel: filter by agent or time only"
+	if f.QueueID != 0 || f.Channel != "" || f.Tag != "" || f.SegmentID != 0 {
+		occ.Note = "agents' time is not attributable to one queue, channel, tag or segment: filter by agent, team or time only"
 		slots.Note = occ.Note
 		return occ, slots
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/crm"
 	"github.com/parleyhq/parley/internal/testenv"
 	"github.com/parleyhq/parley/postgres"
 )
@@ -404,4 +405,75 @@ func TestReportFCRDoesNotCountAFeedbackFollowUpAsARepeatContact(t *testing.T) {
 	}
 	s := report(t, db, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), Group: "hour"}).Summary
 	wantValue(t, "FCR", s.FCR, 100)
+}
+
+func TestReportFiltersByConversationTagAndCustomerSegment(t *testing.T) {
+	db, ids := scriptedDay(t)
+	ctx := context.Background()
+	pool := db.Pool()
+	// Conversations c1, c2 and c4 carry the tag "vip"; customers cu1 (c1,
+	// c6) and cu3 (c9) carry the customer tag "gold", the segment's filter.
+	if _, err := pool.Exec(ctx, `UPDATE conversations SET tags = '{vip}' WHERE id = ANY ($1)`, []int64{ids["c1"], ids["c2"], ids["c4"]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE customers SET tags = '{gold}' WHERE id = ANY ($1)`, []int64{ids["cu1"], ids["cu3"]}); err != nil {
+		t.Fatal(err)
+	}
+	seg := crm.Segment{Name: "Gold", Filter: crm.Filter{Tags: []string{"gold"}}}
+	if err := db.CreateSegment(ctx, &seg, parley.Agent{}); err != nil {
+		t.Fatal(err)
+	}
+	whole := func(tag string, segment int64) postgres.Figures {
+		return report(t, db, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), Tag: tag, SegmentID: segment}).Summary
+	}
+
+	// Tag vip: entries c1 (10 s, within 20), c2 (25 s, late), c4
+	// (abandoned after 40 s, after the target, not short).
+	v := whole("vip", 0)
+	wantValue(t, "vip service level", v.ServiceLevel, 100.0/3) // 1 ÷ (2 + 1)
+	wantCounts(t, "vip service level", v.ServiceLevel, map[string]int{"answered_within": 1, "answered": 2, "abandoned_after_target": 1, "short_abandons": 0})
+	wantValue(t, "vip ASA", v.ASA, 17.5)                     // (10 + 25) ÷ 2
+	wantValue(t, "vip abandon rate", v.AbandonRate, 100.0/3) // 1 ÷ 3
+	wantValue(t, "vip AHT", v.AHT, 480)                      // c1 330, c2 630
+	wantValue(t, "vip FCR", v.FCR, 50)                       // c1 repeated by c6, c2 not
+	// Offers of c1 (timeout, accepted), c2 (rejected, accepted), c4 (canceled).
+	wantValue(t, "vip offer acceptance", v.OfferAcceptance, 40)
+	wantCounts(t, "vip offers", v.OfferAcceptance, map[string]int{"offers": 5, "accepted": 2, "rejected": 1, "timeout": 1, "canceled": 1})
+	// SLA: c1 met, c2 breached (c4's canceled clock counts for neither).
+	wantValue(t, "vip SLA met", v.SLAMet, 50)
+	if v.Occupancy.Value != nil || v.Occupancy.Note == "" {
+		t.Errorf("occupancy for a tag: %v; want null with a note", v.Occupancy.Value)
+	}
+
+	// Segment gold: cu1's c1 (10 s, within) and c6 (20 s, within 20), cu3's
+	// c9 (35 s, Support's Y = 30: late).
+	g := whole("", seg.ID)
+	wantValue(t, "gold service level", g.ServiceLevel, 200.0/3)
+	wantValue(t, "gold ASA", g.ASA, 65.0/3)
+	wantValue(t, "gold abandon rate", g.AbandonRate, 0)
+	wantValue(t, "gold AHT", g.AHT, 520) // c1 330, c6 630, c9 600
+	wantValue(t, "gold FCR", g.FCR, 200.0/3)
+	// Offers of c1 (timeout, accepted), c6 (accepted, rescinded), c9 (accepted).
+	wantValue(t, "gold offer acceptance", g.OfferAcceptance, 60)
+	wantValue(t, "gold SLA met", g.SLAMet, 100) // c1 and c9 met
+	if ids["surveys"] != 0 {
+		wantValue(t, "vip CSAT", v.CSAT, 100) // c1 5, c2 4
+		wantValue(t, "vip NPS", v.NPS, 100)   // c1 10, c2 9
+		wantValue(t, "gold CSAT", g.CSAT, 50) // c1 5, c6 2
+		wantValue(t, "gold NPS", g.NPS, 50)   // c1 10, c6 7
+		wantValue(t, "gold CES", g.CES, 2)    // c1 2
+	}
+
+	// Both: c1 alone.
+	both := whole("vip", seg.ID)
+	wantValue(t, "vip gold service level", both.ServiceLevel, 100)
+	wantValue(t, "vip gold ASA", both.ASA, 10)
+
+	// Unknown segments and malformed tags are refused.
+	if _, err := db.ReportData(ctx, postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), SegmentID: seg.ID + 100}); parley.ErrorCode(err) != parley.EINVALID {
+		t.Errorf("unknown segment: %v; want invalid", err)
+	}
+	if err := (postgres.ReportFilter{From: day, To: day.AddDate(0, 0, 1), Tag: "VIP!"}).Validate(); parley.ErrorCode(err) != parley.EINVALID {
+		t.Errorf("malformed tag: %v; want invalid", err)
+	}
 }

@@ -169,30 +169,37 @@ func (s *SLA) CreateCalendar(ctx context.Context, c *sla.Calendar) error {
 }
 
 // UpdateCalendar stores a calendar's fields and replaces its days.
-func (s *SLA) UpdateCalendar(ctx context.Context, c *sla.Calendar) error {
-	return s.db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE sla_calendars SET name = $2, timezone = $3, weekly = $4, workday_hours = $5, updated_at = now()
-			WHERE id = $1 AND deleted_at IS NULL RETURNING updated_at`, c.ID, c.Name, c.TimeZone, c.Weekly, nonNilIntervals(c.WorkdayHours)).Scan(&c.UpdatedAt)
-		if isUniqueViolation(err, "") {
-			return parley.Invalid("A calendar with that name exists.", map[string]string{"name": "taken"})
-		} else if err != nil {
-			return notFound(err, "SLA calendar", c.ID)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM sla_calendar_days WHERE calendar_id = $1`, c.ID); err != nil {
-			return fmt.Errorf("replace calendar days: %w", err)
-		}
-		return addDays(ctx, tx, c.ID, c.Days)
-	})
+func (t *slaTx) UpdateCalendar(ctx context.Context, c *sla.Calendar) error {
+	err := t.tx.QueryRow(ctx, `UPDATE sla_calendars SET name = $2, timezone = $3, weekly = $4, workday_hours = $5, updated_at = now()
+		WHERE id = $1 AND deleted_at IS NULL RETURNING updated_at`, c.ID, c.Name, c.TimeZone, c.Weekly, nonNilIntervals(c.WorkdayHours)).Scan(&c.UpdatedAt)
+	if isUniqueViolation(err, "") {
+		return parley.Invalid("A calendar with that name exists.", map[string]string{"name": "taken"})
+	} else if err != nil {
+		return notFound(err, "SLA calendar", c.ID)
+	}
+	if _, err := t.tx.Exec(ctx, `DELETE FROM sla_calendar_days WHERE calendar_id = $1`, c.ID); err != nil {
+		return fmt.Errorf("replace calendar days: %w", err)
+	}
+	return addDays(ctx, t.tx, c.ID, c.Days)
 }
 
 // AddDays adds or replaces a calendar's days by date.
-func (s *SLA) AddDays(ctx context.Context, calendarID int64, days []sla.Day) error {
-	return s.db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE sla_calendars SET updated_at = now() WHERE id = $1`, calendarID); err != nil {
-			return err
-		}
-		return addDays(ctx, tx, calendarID, days)
-	})
+func (t *slaTx) AddDays(ctx context.Context, calendarID int64, days []sla.Day) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE sla_calendars SET updated_at = now() WHERE id = $1`, calendarID); err != nil {
+		return err
+	}
+	return addDays(ctx, t.tx, calendarID, days)
+}
+
+// CalendarConversations returns the conversations with a running clock
+// counting the calendar's hours, in id order.
+func (t *slaTx) CalendarConversations(ctx context.Context, calendarID int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT DISTINCT conversation_id FROM sla_clocks
+		WHERE status = 'running' AND business_hours AND calendar_id = $1 ORDER BY conversation_id`, calendarID)
+	if err != nil {
+		return nil, fmt.Errorf("conversations on sla calendar %d: %w", calendarID, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 func nonNilIntervals(ivs []sla.Interval) []sla.Interval {

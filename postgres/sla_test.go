@@ -193,3 +193,95 @@ func TestSLAEscalationStoreRaisesPriorityAndMovesQueuedConversations(t *testing.
 		t.Fatal("missing events")
 	}
 }
+
+// TestEditingACalendarMovesTheDeadlinesOfRunningClocks: a business-hours
+// clock keeps the time it counted under the old hours and gets a new
+// warning and breach (and timers) under the new ones, on import and on
+// edit; the timers set for the old instants do nothing.
+func TestEditingACalendarMovesTheDeadlinesOfRunningClocks(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	timers := &timerLog{set: map[string]time.Time{}}
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	setNow := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+	svc := sla.New(sla.Config{Store: db.SLA(), Timers: timers, Now: clock, GapWait: time.Millisecond})
+
+	allDay := map[string][]sla.Interval{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		allDay[d] = []sla.Interval{{Start: "00:00", End: "24:00"}}
+	}
+	cal := sla.Calendar{Name: "Always", TimeZone: "UTC", Weekly: allDay}
+	if err := svc.CreateCalendar(ctx, &cal); err != nil {
+		t.Fatal(err)
+	}
+	p := sla.Policy{Name: "hours", Enabled: true, Targets: sla.Targets{FirstResponseS: 3600}, BusinessHours: true, CalendarID: cal.ID, WarnPercent: 50}
+	if err := svc.CreatePolicy(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelWebchat, Address: "v"}, Body: "hi"}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ProcessBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fr := slaClock(t, svc, r.Conversation.ID, sla.FirstResponse)
+	t0 := fr.RunningSince
+	if !fr.DueAt.Equal(t0.Add(time.Hour)) || !fr.WarnAt.Equal(t0.Add(30*time.Minute)) {
+		t.Fatalf("clock before the change: due %v warn %v; want t0 + 1 h, + 30 min (t0 %v)", fr.DueAt, fr.WarnAt, t0)
+	}
+	oldDue := fr.DueAt
+	wantTimers := func(step string, warn, due time.Time) {
+		t.Helper()
+		fr = slaClock(t, svc, r.Conversation.ID, sla.FirstResponse)
+		if fr.Status != sla.Running || !fr.WarnAt.Equal(warn) || !fr.DueAt.Equal(due) {
+			t.Fatalf("%s: %s, warn %v due %v; want running, warn %v due %v", step, fr.Status, fr.WarnAt, fr.DueAt, warn, due)
+		}
+		timers.mu.Lock()
+		defer timers.mu.Unlock()
+		if got := timers.set[fmt.Sprintf("warning:%d", fr.ID)]; !got.Equal(warn) {
+			t.Errorf("%s: warning timer at %v; want %v", step, got, warn)
+		}
+		if got := timers.set[fmt.Sprintf("breach:%d", fr.ID)]; !got.Equal(due) {
+			t.Errorf("%s: breach timer at %v; want %v", step, got, due)
+		}
+	}
+
+	// Ten minutes in, today and tomorrow (UTC) become holidays: the ten
+	// minutes counted stay, the other fifty count from the day after
+	// tomorrow at 00:00.
+	t1 := t0.Add(10 * time.Minute)
+	setNow(t1)
+	today := t1.UTC().Truncate(24 * time.Hour)
+	if _, err := svc.ImportDays(ctx, cal.ID, []sla.Day{{Date: today.Format("2006-01-02"), Kind: sla.DayHoliday},
+		{Date: today.AddDate(0, 0, 1).Format("2006-01-02"), Kind: sla.DayHoliday}}); err != nil {
+		t.Fatal(err)
+	}
+	resume := today.AddDate(0, 0, 2)
+	wantTimers("after importing holidays", resume.Add(20*time.Minute), resume.Add(50*time.Minute))
+	if fr.ElapsedS != 600 {
+		t.Errorf("elapsed after the import: %v s; want 600", fr.ElapsedS)
+	}
+
+	// The old breach timer finds the deadline moved and does nothing.
+	setNow(oldDue.Add(time.Millisecond))
+	if err := svc.Fire(ctx, fr.ID, sla.TimerBreach, oldDue); err != nil {
+		t.Fatal(err)
+	}
+	if fr = slaClock(t, svc, r.Conversation.ID, sla.FirstResponse); !fr.BreachedAt.IsZero() {
+		t.Fatalf("the old breach timer breached the clock at %v", fr.BreachedAt)
+	}
+
+	// Twenty minutes in, the edit drops the holidays again: no time was
+	// counted during them, so 50 minutes remain from now.
+	t2 := t0.Add(20 * time.Minute)
+	setNow(t2)
+	edited := cal
+	edited.Days = nil
+	if err := svc.UpdateCalendar(ctx, &edited); err != nil {
+		t.Fatal(err)
+	}
+	wantTimers("after the edit", t2.Add(20*time.Minute), t2.Add(50*time.Minute))
+}

@@ -98,7 +98,7 @@ func (s *Server) handleAudit() http.Handler {
 }
 
 // reportFilter parses from, to (RFC 3339; default: today in tz), tz,
-// queue_id, agent_id, team_id, channel and group.
+// queue_id, agent_id, team_id, channel, tag, segment_id and group.
 func reportFilter(r *http.Request) (postgres.ReportFilter, error) {
 	q := r.URL.Query()
 	f := postgres.ReportFilter{Group: q.Get("group"), Channel: parley.Channel(q.Get("channel")), Loc: time.UTC}
@@ -122,6 +122,14 @@ func reportFilter(r *http.Request) (postgres.ReportFilter, error) {
 			f.TeamID = id
 		}
 	}
+	if v := q.Get("segment_id"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
+			bad["segment_id"] = "an id"
+		} else {
+			f.SegmentID = id
+		}
+	}
+	f.Tag = strings.ToLower(strings.TrimSpace(q.Get("tag")))
 	if len(bad) > 0 {
 		return f, parley.Invalid("Invalid report filter.", bad)
 	}

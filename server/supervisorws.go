@@ -41,6 +41,7 @@ func (s *Server) supervisorRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/supervisor/ws", s.auth(supervisors, s.handleSupervisorSocket(hub)))
 	m.Handle("POST /api/v1/agents/{id}/presence", s.auth(supervisors, s.handleSetAgentPresence()))
 	m.Handle("POST /api/v1/conversations/{id}/reassign", s.auth(supervisors, s.handleReassign()))
+	m.Handle("POST /api/v1/conversations/{id}/voice/{mode}", s.auth(supervisors, s.handleVoiceCoach()))
 	m.Handle("POST /api/v1/queues/{id}/pause", s.auth(supervisors, s.handlePauseQueue(true)))
 	m.Handle("POST /api/v1/queues/{id}/unpause", s.auth(supervisors, s.handlePauseQueue(false)))
 	m.Handle("GET /api/v1/audit", s.auth(admins, s.handleAudit()))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -30,11 +31,8 @@ type Store interface {
 	Calendars(ctx context.Context) ([]Calendar, error)
 	Calendar(ctx context.Context, id int64) (Calendar, error)
 	CreateCalendar(ctx context.Context, c *Calendar) error
-	UpdateCalendar(ctx context.Context, c *Calendar) error
 	// DeleteCalendar retires a calendar no live policy uses.
 	DeleteCalendar(ctx context.Context, id int64) error
-	// AddDays adds or replaces a calendar's exceptions by date.
-	AddDays(ctx context.Context, calendarID int64, days []Day) error
 	// Clock returns one clock (not locked).
 	Clock(ctx context.Context, id int64) (Clock, error)
 	// TimedClocks returns running clocks whose warning or breach has not
@@ -65,6 +63,13 @@ type Tx interface {
 	SaveTrack(ctx context.Context, t *Track) error
 	// WriteEvent appends to the events outbox.
 	WriteEvent(ctx context.Context, typ string, conversationID, agentID int64, payload map[string]any) error
+	// CalendarConversations returns, in id order, the conversations with a
+	// running clock that counts the calendar's business hours.
+	CalendarConversations(ctx context.Context, calendarID int64) ([]int64, error)
+	// UpdateCalendar stores a calendar's fields and replaces its days.
+	UpdateCalendar(ctx context.Context, c *Calendar) error
+	// AddDays adds or replaces a calendar's exceptions by date.
+	AddDays(ctx context.Context, calendarID int64, days []Day) error
 }
 
 // Publisher sends frames (the bus).
@@ -634,31 +639,97 @@ func (s *Service) CreateCalendar(ctx context.Context, c *Calendar) error {
 }
 
 // UpdateCalendar validates and stores a changed calendar (its days are
-// replaced). Deadlines of running clocks stay as computed; new clocks and
-// later resumes use the new hours.
+// replaced) and moves the deadlines of the running clocks that count its
+// hours (see changeCalendar).
 func (s *Service) UpdateCalendar(ctx context.Context, c *Calendar) error {
 	if c.Days == nil {
 		c.Days = []Day{}
 	}
-	if _, err := c.Compile(); err != nil {
-		return err
-	}
-	return s.Store.UpdateCalendar(ctx, c)
+	return s.changeCalendar(ctx, *c, func(tx Tx) error { return tx.UpdateCalendar(ctx, c) })
 }
 
 // ImportDays merges a list of holidays and make-up working days into a
-// calendar and returns it.
+// calendar, moves the deadlines of the running clocks that count its hours
+// and returns it.
 func (s *Service) ImportDays(ctx context.Context, calendarID int64, days []Day) (Calendar, error) {
 	c, err := s.Store.Calendar(ctx, calendarID)
 	if err != nil {
 		return c, err
 	}
 	c.Days = MergeDays(c.Days, days)
-	if _, err := c.Compile(); err != nil {
-		return c, err
-	}
-	if err := s.Store.AddDays(ctx, calendarID, days); err != nil {
+	if err := s.changeCalendar(ctx, c, func(tx Tx) error { return tx.AddDays(ctx, calendarID, days) }); err != nil {
 		return c, err
 	}
 	return s.Store.Calendar(ctx, calendarID)
+}
+
+// changeCalendar stores a change of calendar cal (given as it will be) with
+// store and, in the same transaction, moves the running clocks that count
+// its hours. With their conversations' tracks locked, their pending events
+// are applied first under the old hours; then the business time each
+// clock counted up to now is kept as counted (old hours) and its warning
+// and breach are computed again from now under the new hours. After the
+// commit the clocks get new timers (those set for the old instants find
+// the deadline moved and do nothing) and their agents new `sla` frames.
+// A clock already overdue under the new hours breaches at once.
+func (s *Service) changeCalendar(ctx context.Context, cal Calendar, store func(Tx) error) error {
+	hours, err := cal.Compile()
+	if err != nil {
+		return err
+	}
+	old, err := s.engine(ctx)
+	if err != nil {
+		return err
+	}
+	eng := &Engine{Policies: old.Policies, Calendars: maps.Clone(old.Calendars)}
+	eng.Calendars[cal.ID] = hours
+	var changes []change
+	err = s.Store.InTx(ctx, func(tx Tx) error {
+		changes = nil
+		ids, err := tx.CalendarConversations(ctx, cal.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			t, err := tx.Track(ctx, id)
+			if err != nil {
+				return err
+			}
+			events, err := tx.ConversationEvents(ctx, id, t.LastEventID)
+			if err != nil {
+				return err
+			}
+			c, err := s.apply(ctx, tx, old, id, events)
+			if err != nil {
+				return fmt.Errorf("sla of conversation %d: %w", id, err)
+			}
+			changes = append(changes, c)
+		}
+		if err := store(tx); err != nil {
+			return err
+		}
+		now := s.Now()
+		for i := range changes {
+			for _, clk := range changes[i].track.Clocks {
+				if clk.Status != Running || !clk.BusinessHours || clk.CalendarID != cal.ID {
+					continue
+				}
+				clk.Elapsed, clk.RunningSince = clk.ElapsedAt(old.Hours(clk), now), now
+				clk.schedule(hours)
+				clk.Dirty = true
+				changes[i].notes = append(changes[i].notes, Note{Clock: clk, State: string(Running)})
+			}
+			if err := tx.SaveTrack(ctx, changes[i].track); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("change sla calendar %d: %w", cal.ID, err)
+	}
+	for _, c := range changes {
+		s.announce(ctx, eng, c)
+	}
+	return nil
 }

@@ -85,6 +85,9 @@ export function barChart({ title, points, max, unit, target }) {
   return root;
 }
 
+// VOICE_COACH are the supervisor's voice interventions (POST /conversations/{id}/voice/{mode}).
+const VOICE_COACH = ['listen', 'whisper', 'barge'];
+
 export class Cockpit {
   constructor({ api, getToken, toast }) {
     this.api = api;
@@ -137,6 +140,8 @@ export class Cockpit {
       queue: $('reports-queue'),
       channel: $('reports-channel'),
       team: $('reports-team'),
+      tag: $('reports-tag'),
+      segment: $('reports-segment'),
       group: $('reports-group'),
       figures: $('reports-figures'),
       chart: $('reports-chart'),
@@ -424,6 +429,14 @@ export class Cockpit {
         h('span', {}, c.customer_name || c.id),
         readOnlyTags(c),
         h('button', { type: 'button', class: 'link-button monitor-go', on: { click: () => this.monitor(c.id) } }, t('wallboard.monitor')),
+        // Voice: join the call's conference from the supervisor's own endpoint.
+        c.channel === 'voice'
+          ? h('span', { class: 'voice-coach', role: 'group', 'aria-label': t('wallboard.voice_coach') },
+            ...VOICE_COACH.map((mode) => h('button', {
+              type: 'button', class: `link-button voice-${mode}`, dataset: { mode },
+              on: { click: () => this.act(() => this.api.post(`/conversations/${encodeURIComponent(c.id)}/voice/${mode}`)) },
+            }, t(`wallboard.voice_${mode}`))))
+          : null,
         (() => {
           const sel = this.moveSelect();
           sel.addEventListener('change', () => this.move(c.id, sel.value));
@@ -504,6 +517,8 @@ export class Cockpit {
     if (this.el.queue.value) q.set('queue_id', this.el.queue.value);
     if (this.el.channel.value) q.set('channel', this.el.channel.value);
     if (this.el.team.value) q.set('team_id', this.el.team.value);
+    if (this.el.tag.value) q.set('tag', this.el.tag.value);
+    if (this.el.segment.value) q.set('segment_id', this.el.segment.value);
     q.set('group', this.el.group.value || 'hour');
     for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
     return q;
@@ -525,6 +540,18 @@ export class Cockpit {
       for (const tm of (teams && teams.items) || []) this.el.team.appendChild(h('option', { value: tm.id }, tm.name));
     } catch {
       // The filter stays "all teams".
+    }
+    try {
+      const tags = await this.api.get('/conversations/tags');
+      for (const tg of (tags && tags.items) || []) this.el.tag.appendChild(h('option', { value: tg.tag }, tg.tag));
+    } catch {
+      // The filter stays "all tags".
+    }
+    try {
+      const segments = await this.api.get('/segments');
+      for (const sg of (segments && segments.items) || []) this.el.segment.appendChild(h('option', { value: sg.id }, sg.name));
+    } catch {
+      // The filter stays "all customers".
     }
   }
 

@@ -63,9 +63,9 @@ func (c *Channel) dispatch(ctx context.Context, call Call) {
 }
 
 // ConnectCall is the connect job of a call claimed as connect attempt
-// attempt: it replaces the waiting caller's TwiML with a <Dial> to the
-// agent's endpoint, or, for a callback, calls the customer and dials the
-// agent. A stale attempt (the call was connected, ended or re-queued
+// attempt: it bridges the waiting caller and the agent's endpoint through
+// the conversation's conference (conference.go), or, for a callback, calls
+// the customer and dials the agent (a two-party <Dial>). A stale attempt (the call was connected, ended or re-queued
 // meanwhile) does nothing, so the job may run twice. Network errors and
 // Twilio's 5xx/429 are returned for a retry; an agent without an endpoint
 // or Twilio's 4xx are permanent (EINVALID).
@@ -94,6 +94,9 @@ func (c *Channel) ConnectCall(ctx context.Context, sid string, attempt int) erro
 		return parley.Errorf(parley.EINVALID, "the agent has no voice endpoint (PUT /api/v1/agents/%d/voice-endpoint)", call.AgentID)
 	}
 	l := findLanguage(languages(inbox), call.Language)
+	if call.Mode != "callback" {
+		return c.connectConference(ctx, log, inbox, call, ep, l)
+	}
 	from := strings.TrimPrefix(inbox.Twilio.From, "whatsapp:")
 	dial := &twiml.VoiceDial{CallerId: from, InnerElements: []twiml.Element{endpointNoun(ep)},
 		// When the agent's leg ends the caller stays for the survey.
@@ -102,24 +105,7 @@ func (c *Channel) ConnectCall(ctx context.Context, sid string, attempt int) erro
 		dial.Record = "record-from-answer-dual"
 		dial.RecordingStatusCallback = c.webhookURL(inbox.ID, "/voice/recording", nil)
 	}
-	if call.Mode == "callback" {
-		return c.placeCallback(ctx, log, inbox, call, l, dial)
-	}
-	doc, err := twiml.Voice([]twiml.Element{dial})
-	if err != nil {
-		return err
-	}
-	p := &api.UpdateCallParams{}
-	p.SetTwiml(doc)
-	if _, err := c.rest(inbox.Twilio).Api.UpdateCall(sid, p); err != nil {
-		log.Warn("connect call", "error", err)
-		return restError("call update", err)
-	}
-	if err := c.backend.CallConnected(ctx, sid, ""); err != nil {
-		return err
-	}
-	log.Info("call connected to agent", "endpoint", ep)
-	return nil
+	return c.placeCallback(ctx, log, inbox, call, l, dial)
 }
 
 // placeCallback calls back a customer who chose a callback: when they

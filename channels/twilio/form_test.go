@@ -12,7 +12,12 @@ import (
 const testSid = "SM0123456789abcdef0123456789abcdef"
 
 func smsForm(kv ...string) url.Values {
-	f := url.Values{"MessageSid": {testSid}, "From": {"+14155550100"}, "To": {"+14155550199"}, "Body": {"hello"}, "NumMedia": {"0"}}
+	return withFields(url.Values{"MessageSid": {testSid}, "From": {"+14155550100"}, "To": {"+14155550199"}, "Body": {"hello"}, "NumMedia": {"0"}}, kv...)
+}
+
+// withFields sets (or, for the value "<del>", removes) fields of f: name,
+// value pairs.
+func withFields(f url.Values, kv ...string) url.Values {
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "<del>" {
 			f.Del(kv[i])

@@ -52,6 +52,12 @@ type Backend interface {
 	CallRecording(ctx context.Context, sid, url string, durationS int) error
 	AgentVoiceEndpoint(ctx context.Context, agentID int64) (string, error)
 	SetAgentVoiceEndpoint(ctx context.Context, agentID int64, endpoint string) error
+
+	// Conferences (conference.go).
+	ConferenceConnected(ctx context.Context, convID, inboxID int64, name, customerSid, agentSid, conferenceSid string) error
+	ConferenceEvent(ctx context.Context, s ConferenceStatus) error
+	Conference(ctx context.Context, convID int64) (Conference, error)
+	CoachLeg(ctx context.Context, convID, supervisorID int64, callSid, mode string) error
 }
 
 // Call is what the channel knows of a call.
@@ -156,6 +162,7 @@ func (c *Channel) Routes(mux web.Router, admin func(http.Handler) http.Handler) 
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/voicemail", c.webhook(voice, c.handleVoicemailDone))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/after-dial", c.webhook(voice, c.handleAfterDial))
 	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/survey", c.webhook(voice, c.handleSurveyDigits))
+	mux.Handle("POST /webhooks/twilio/{inbox_id}/voice/conference", c.webhook(voice, c.handleConference))
 	mux.Handle("GET /api/v1/agents/{id}/voice-endpoint", admin(c.handleGetVoiceEndpoint()))
 	mux.Handle("PUT /api/v1/agents/{id}/voice-endpoint", admin(c.handleSetVoiceEndpoint()))
 }

@@ -456,6 +456,11 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, inbox 
 		}
 		vals[name] = v
 	}
+	if vals["CallSid"] == "" {
+		// A conference's recording names the conference, not a call: the
+		// callback URL carries the customer's call (conference.go).
+		vals["CallSid"] = r.URL.Query().Get("call")
+	}
 	u, err := url.Parse(vals["RecordingUrl"])
 	dur, derr := strconv.Atoi(vals["RecordingDuration"])
 	if !validSid(vals["CallSid"], "CA") || err != nil || (u.Scheme != "https" && u.Scheme != "http") || derr != nil {

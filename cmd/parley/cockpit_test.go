@@ -370,11 +370,22 @@ func TestCockpitInBrowserShowsWaitingChatAndMovesItToAnotherAgent(t *testing.T) 
 		waitJS(`document.querySelectorAll('#wallboard-waiting li[data-conversation-id]').length === 0`),
 	)
 	screenshot(t, supB, "wallboard.png")
+	var seg struct{ ID string }
+	if code := srv.do(t, "POST", "/api/v1/segments", admin, map[string]any{"name": "Chatters", "filter": map[string]any{"channels": []string{"webchat"}}}, &seg); code != 201 {
+		t.Fatalf("create segment: %d", code)
+	}
 	step(t, supB, "open reports",
 		chromedp.Click(chromedp.ID("reports-open")),
 		waitJS(`document.querySelectorAll('#reports-figures .figure').length >= 6`),
 		waitJS(`document.querySelectorAll('#reports-chart svg rect.bar').length > 0`),
 		waitJS(`document.getElementById('reports-csv').getAttribute('href').includes('format=csv')`),
+	)
+	step(t, supB, "filter the report by a customer segment",
+		waitJS(`[...document.querySelectorAll('#reports-segment option')].some((o) => o.value === '`+seg.ID+`' && o.textContent === 'Chatters')`),
+		chromedp.SetValue(`#reports-segment`, seg.ID),
+		chromedp.Click(chromedp.ID("reports-run")),
+		waitJS(`document.getElementById('reports-csv').getAttribute('href').includes('segment_id=`+seg.ID+`')`),
+		waitJS(`document.querySelectorAll('#reports-figures .figure').length >= 6`),
 	)
 	screenshot(t, supB, "reports.png")
 }

@@ -265,6 +265,23 @@ func TestReopenStartsANewResolutionCycleAndTakesTheResolutionPointsBack(t *testi
 	}
 }
 
+// queuedChat starts a web chat from Mei Lin (mei@example.com) in inbox,
+// which waits in its queue with nobody available, and returns its id.
+func (in *instance) queuedChat(t *testing.T, inbox, sup string) string {
+	t.Helper()
+	v := in.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
+	cust := in.visitorWS(t, v, "")
+	cust.send(map[string]any{"type": "message", "body": "Hello?", "client_msg_id": "m1"})
+	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
+	var waiting struct {
+		Items []convView `json:"items"`
+	}
+	if in.do(t, "GET", "/api/v1/conversations?status=queued", sup, nil, &waiting); len(waiting.Items) != 1 {
+		t.Fatalf("queued conversations %+v; want 1", waiting.Items)
+	}
+	return waiting.Items[0].ID
+}
+
 func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
 	e := newEnv(t)
 	srv := e.start()
@@ -281,17 +298,7 @@ func TestTagsThroughTheAPIAndTheSLATagEscalation(t *testing.T) {
 		t.Fatalf("create policy: status %d", code)
 	}
 	sup := srv.login(t, "supervisor@parley.test")
-	v := srv.startVisitor(t, inbox, "", "Mei Lin", "mei@example.com", "billing")
-	cust := srv.visitorWS(t, v, "")
-	cust.send(map[string]any{"type": "message", "body": "Hello?", "client_msg_id": "m1"})
-	cust.expectWhere("ack", func(f frame) bool { return f.str("client_msg_id") == "m1" })
-	var waiting struct {
-		Items []convView `json:"items"`
-	}
-	if srv.do(t, "GET", "/api/v1/conversations?status=queued", sup, nil, &waiting); len(waiting.Items) != 1 {
-		t.Fatalf("queued conversations %+v; want 1", waiting.Items)
-	}
-	conv := waiting.Items[0].ID
+	conv := srv.queuedChat(t, inbox, sup)
 
 	// Nobody is available: the clock warns, then breaches, and each adds its tag.
 	deadline := time.Now().Add(10 * time.Second)

@@ -116,9 +116,9 @@ func TestTwilioSoftphoneTokenCarriesTheAgentsVoiceGrant(t *testing.T) {
 	chen.send(map[string]any{"type": "presence", "status": "available"})
 	te.newCall(inbox, twCustomer).post(t, "", "ringing")
 	acceptNext(t, chen)
-	upd, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "call-update" })
-	if !ok || !strings.Contains(upd.Form.Get("Twiml"), "<Client>agent-"+id+"</Client>") {
-		t.Errorf("call dialled with %v %s; want the agent's browser client", ok, upd.Form.Get("Twiml"))
+	leg, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "participant-create" })
+	if !ok || leg.Form.Get("To") != "client:agent-"+id {
+		t.Errorf("agent's leg dialled %v %q; want the agent's browser client", ok, leg.Form.Get("To"))
 	}
 }
 

@@ -368,13 +368,22 @@ func TestTwilioCallThroughIVRIsConnectedToTheSkilledAgent(t *testing.T) {
 	chen.send(map[string]any{"type": "accept", "offer_id": offer.str("offer", "id")})
 	chen.expect("assigned")
 
+	// The agent's leg joins the conversation's conference first (and
+	// starts it), then the caller's TwiML joins it.
 	upd, ok := te.fake.WaitFor(10*time.Second, func(r twiliotest.Request) bool { return r.Kind() == "call-update" })
 	if !ok {
 		t.Fatal("no call update reached Twilio")
 	}
-	if !strings.HasSuffix(upd.Path, "/Calls/"+sid+".json") || !strings.Contains(upd.Form.Get("Twiml"), "<Dial") ||
-		!strings.Contains(upd.Form.Get("Twiml"), "<Number>+14155550142</Number>") {
-		t.Errorf("call update %s: %s", upd.Path, upd.Form.Get("Twiml"))
+	reqs := te.fake.Requests()
+	conf := "parley-conv-" + offer.str("offer", "conversation", "id")
+	if len(reqs) != 2 || reqs[0].Kind() != "participant-create" || reqs[0].Conference != conf || reqs[0].Form.Get("To") != "+14155550142" ||
+		reqs[0].Form.Get("StartConferenceOnEnter") != "true" || reqs[0].Form.Get("EndConferenceOnExit") != "true" ||
+		!strings.HasSuffix(reqs[0].Form.Get("ConferenceStatusCallback"), "/voice/conference") {
+		t.Errorf("agent's leg: %+v", reqs[0])
+	}
+	if twiml := upd.Form.Get("Twiml"); !strings.HasSuffix(upd.Path, "/Calls/"+sid+".json") || !strings.Contains(twiml, "<Dial") ||
+		!strings.Contains(twiml, ">"+conf+"</Conference>") || !strings.Contains(twiml, `endConferenceOnExit="true"`) {
+		t.Errorf("call update %s: %s", upd.Path, twiml)
 	}
 	chen.expectWhere("call", func(f frame) bool { return f.str("meta", "talk_started_at") != "" })
 
@@ -388,8 +397,8 @@ func TestTwilioCallThroughIVRIsConnectedToTheSkilledAgent(t *testing.T) {
 	// A replayed callback changes nothing.
 	te.post(t, base+"/status", call("completed", "CallDuration", "99"))
 	chen.quiet("call", 300*time.Millisecond)
-	if n := len(te.fake.Requests()); n != 1 {
-		t.Errorf("Twilio got %d requests; want 1", n)
+	if n := len(te.fake.Requests()); n != 2 {
+		t.Errorf("Twilio got %d requests; want 2", n)
 	}
 }
 

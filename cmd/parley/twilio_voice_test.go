@@ -87,11 +87,11 @@ func TestTwilioCallConnectIsRetriedUntilTwilioAnswers(t *testing.T) {
 	}
 	took := time.Since(start)
 	reqs := te.fake.Requests()
-	if n := countKind(reqs, "call-update"); n != 3 {
-		t.Fatalf("Twilio got %d call updates; want 3 (two failures, one success)", n)
+	if n := countKind(reqs, "participant-create"); n != 3 || countKind(reqs, "call-update") != 1 {
+		t.Fatalf("Twilio got %d agent legs and %d call updates; want 3 (two failures, one success) and 1", n, countKind(reqs, "call-update"))
 	}
-	if last := reqs[len(reqs)-1]; !strings.Contains(last.Form.Get("Twiml"), "<Client>agent-chen</Client>") {
-		t.Errorf("the connect TwiML dials %s; want the browser client agent-chen", last.Form.Get("Twiml"))
+	if leg := reqs[len(reqs)-2]; leg.Form.Get("To") != "client:agent-chen" {
+		t.Errorf("the agent's leg dials %q; want the browser client agent-chen", leg.Form.Get("To"))
 	}
 	// Back-off: 1 s then 2 s between the attempts (asynq rounds to whole
 	// seconds, so at least 2 s in all).
@@ -101,8 +101,8 @@ func TestTwilioCallConnectIsRetriedUntilTwilioAnswers(t *testing.T) {
 	t.Logf("connected after two failures in %v", took)
 	// Each acceptance is connected once: nothing more reaches Twilio.
 	time.Sleep(700 * time.Millisecond)
-	if n := countKind(te.fake.Requests(), "call-update"); n != 3 {
-		t.Errorf("Twilio got %d call updates after the connect; want 3", n)
+	if n := len(te.fake.Requests()); n != 4 {
+		t.Errorf("Twilio got %d requests after the connect; want 4", n)
 	}
 	if n := te.count(t, `SELECT count(*) FROM twilio_calls WHERE call_sid = $1 AND state = 'connected' AND connect_attempt = 1`, call.sid); n != 1 {
 		t.Errorf("call not connected on its first attempt")
@@ -130,8 +130,8 @@ func TestTwilioCallThatCannotBeConnectedGoesBackToTheQueue(t *testing.T) {
 		t.Errorf("agent told %q; want Twilio's error", told.str("reason"))
 	}
 	chen.expectWhere("resolved", func(f frame) bool { return f.str("conversation_id") == conv && f.str("reason") == "requeued" })
-	if n := countKind(te.fake.Requests(), "call-update"); n != 4 {
-		t.Errorf("Twilio got %d call updates; want 4 (1 + 3 retries)", n)
+	if n := countKind(te.fake.Requests(), "participant-create"); n != 4 {
+		t.Errorf("Twilio got %d agent legs; want 4 (1 + 3 retries)", n)
 	}
 	if n := te.count(t, `SELECT count(*) FROM conversations WHERE id = $1::bigint AND status = 'queued' AND agent_id IS NULL`, conv); n != 1 {
 		t.Fatalf("conversation %s not back in the queue", conv)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,13 +34,21 @@ type Request struct {
 	// Sid is the sid the fake answered with (a new SM… for messages, the
 	// call's CA… for call updates).
 	Sid string
-	At  time.Time
+	// Conference is the conference name or sid of participant requests.
+	Conference string
+	At         time.Time
 }
 
 // Kind names the request: "message" (create), "call-create" (an outbound
-// call), "call-update" or "other".
+// call), "call-update", "participant-create" (a conference participant:
+// Conference is the path's conference name or sid), "participant-update"
+// or "other".
 func (r Request) Kind() string {
 	switch {
+	case r.Method == http.MethodPost && strings.Contains(r.Path, "/Conferences/") && strings.HasSuffix(r.Path, "/Participants.json"):
+		return "participant-create"
+	case r.Method == http.MethodPost && strings.Contains(r.Path, "/Conferences/") && strings.Contains(r.Path, "/Participants/"):
+		return "participant-update"
 	case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/Messages.json"):
 		return "message"
 	case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/Calls.json"):
@@ -59,8 +68,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
-	failures []failure
-	changed  chan struct{}
+	// conferences maps conference names to their sids (CF…).
+	conferences map[string]string
+	failures    []failure
+	changed     chan struct{}
 	// OnMessage, when set, is called (in its own goroutine) after each
 	// message is created, e.g. to send status callbacks.
 	OnMessage func(Request)
@@ -173,6 +184,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimSuffix(req.Path, ".json"), "/")
 		req.Sid = parts[len(parts)-1]
 		answer = map[string]any{"sid": req.Sid, "account_sid": user, "status": "in-progress"}
+	case "participant-create", "participant-update":
+		parts := strings.Split(strings.TrimSuffix(req.Path, ".json"), "/")
+		i := slices.Index(parts, "Conferences")
+		req.Conference = parts[i+1]
+		conf := s.conferenceSid(req.Conference)
+		if req.Kind() == "participant-create" {
+			req.Sid = newSid("CA")
+			w.WriteHeader(http.StatusCreated)
+		} else {
+			req.Sid = parts[len(parts)-1]
+		}
+		answer = map[string]any{"call_sid": req.Sid, "conference_sid": conf, "account_sid": user, "label": form.Get("Label"),
+			"muted": form.Get("Muted") == "true", "coaching": form.Get("Coaching") == "true", "call_sid_to_coach": form.Get("CallSidToCoach"), "status": "queued"}
 	default:
 		writeErr(http.StatusNotFound, 20404, "The requested resource was not found")
 		s.record(req)
@@ -183,6 +207,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if req.Kind() == "message" && s.OnMessage != nil {
 		go s.OnMessage(req)
 	}
+}
+
+// ConferenceSid returns the sid the fake gave the conference called name
+// (as its status callbacks would carry it).
+func (s *Server) ConferenceSid(name string) string { return s.conferenceSid(name) }
+
+// conferenceSid returns the sid of a conference given by name or sid,
+// making one up for a new name.
+func (s *Server) conferenceSid(nameOrSid string) string {
+	if strings.HasPrefix(nameOrSid, "CF") && len(nameOrSid) == 34 {
+		return nameOrSid
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conferences == nil {
+		s.conferences = map[string]string{}
+	}
+	if sid, ok := s.conferences[nameOrSid]; ok {
+		return sid
+	}
+	sid := newSid("CF")
+	s.conferences[nameOrSid] = sid
+	return sid
+}
+
+// ConferenceStatus is a conference status callback's form (event
+// conference-start, participant-join, …; callSid "" for conference events).
+func ConferenceStatus(accountSID, name, conferenceSid, event, callSid string, muted, coaching bool) url.Values {
+	f := url.Values{"AccountSid": {accountSID}, "FriendlyName": {name}, "ConferenceSid": {conferenceSid}, "StatusCallbackEvent": {event},
+		"Timestamp": {time.Now().UTC().Format(time.RFC1123Z)}}
+	if callSid != "" {
+		f.Set("CallSid", callSid)
+		f.Set("Muted", fmt.Sprint(muted))
+		f.Set("Coaching", fmt.Sprint(coaching))
+	}
+	return f
 }
 
 func (s *Server) record(r Request) {
