@@ -64,6 +64,9 @@ type customerView struct {
 	Duplicates        []crm.Duplicate       `json:"duplicates"`
 	Merges            []crm.Merge           `json:"merges"`
 	AttributeDefs     []crm.AttributeDef    `json:"attribute_defs"`
+	// Consents are the recorded opt-ins and opt-outs of the customer's
+	// SMS and WhatsApp addresses.
+	Consents []postgres.Consent `json:"consents"`
 }
 
 func (s *Server) customerView(ctx context.Context, id int64) (customerView, error) {
@@ -94,6 +97,12 @@ func (s *Server) customerView(ctx context.Context, id int64) (customerView, erro
 	}
 	if v.AttributeDefs, err = s.DB.AttributeDefs(ctx); err != nil {
 		return v, err
+	}
+	if v.Consents, err = s.DB.Consents(ctx, id); err != nil {
+		return v, err
+	}
+	if v.Consents == nil {
+		v.Consents = []postgres.Consent{}
 	}
 	return v, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -52,7 +53,8 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	srv.do(t, "PUT", "/api/v1/customer-attributes/plan", admin, map[string]any{"label": "Plan", "type": "list", "options": []string{"gold", "silver"}}, nil)
 	srv.do(t, "PUT", "/api/v1/customer-attributes/seats", admin, map[string]any{"label": "Seats", "type": "number"}, nil)
 
-	agent, customer := newBrowser(t), newBrowser(t)
+	// Mei's browser is in Shanghai and speaks British English.
+	agent, customer := newBrowser(t), newBrowser(t, chromedp.Env("TZ=Asia/Shanghai", "LANGUAGE=en_GB", "LANG=en_GB.UTF-8"), chromedp.Flag("lang", "en-GB"), chromedp.Flag("accept-lang", "en-GB"))
 	step(t, agent, "log in and go available",
 		chromedp.Navigate(srv.base+"/console/"),
 		chromedp.WaitVisible(chromedp.ID("login-email")),
@@ -88,6 +90,31 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	}
 	if chatCustomer != texted {
 		t.Fatalf("the chat belongs to customer %d; want the SMS customer %d (verified by the pre-chat phone)", chatCustomer, texted)
+	}
+	step(t, agent, "the panel shows her browser's time zone with her local time",
+		waitJS(`document.querySelector('#customer-body .customer-tz-name')?.textContent === 'Asia/Shanghai'`),
+		waitJS(`/\d/.test(document.querySelector('#customer-body .customer-local-time')?.textContent || '')`),
+		waitJS(`document.querySelector('#customer-body .customer-timezone')?.textContent.includes('from the browser')`),
+		waitJS(`document.querySelector('#customer-body .customer-region')?.textContent.includes('US')`),
+	)
+	step(t, agent, "choose her preferred channel and record her SMS opt-out",
+		scrollToCenter(`#customer-body .preferred-channel-select`),
+		runJS(`(() => { const s = document.querySelector('#customer-body .preferred-channel-select'); s.value = 'sms'; s.dispatchEvent(new Event('change')); })()`),
+		waitJS(`document.getElementById('customer-body').customer?.preferred_channel === 'sms'`),
+		scrollToCenter(`#customer-body .consent[data-address="+14155550123"] .consent-toggle`),
+		chromedp.Click(`#customer-body .consent[data-address="+14155550123"] .consent-toggle`),
+		waitJS(`document.querySelector('#customer-body .consent[data-address="+14155550123"]')?.dataset.status === 'opted_out'`),
+		waitJS(`document.querySelector('#customer-body .consent[data-address="+14155550123"] .consent-source')?.textContent.includes('recorded by an agent')`),
+	)
+	var tz, tzSource, browserRegion, browserLang, preferred, consent string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT timezone, timezone_source, browser_region, browser_language, preferred_channel,
+		(SELECT status || ' ' || keyword FROM customer_consents WHERE address = '+14155550123') FROM customers WHERE id = $1`, texted).
+		Scan(&tz, &tzSource, &browserRegion, &browserLang, &preferred, &consent); err != nil {
+		t.Fatal(err)
+	}
+	if tz != "Asia/Shanghai" || tzSource != "browser" || browserRegion != "GB" || browserLang != "en-GB" || preferred != "sms" || !strings.HasPrefix(consent, "opted_out agent:") {
+		t.Errorf("stored time zone %q (%s), browser region %q, language %q, preferred %q, consent %q; want Asia/Shanghai from the browser, GB, en-GB, sms, opted_out by an agent",
+			tz, tzSource, browserRegion, browserLang, preferred, consent)
 	}
 	step(t, agent, "merge the duplicate",
 		scrollToCenter(`#customer-body .duplicate-merge`),
