@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,5 +174,76 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	}
 	if n := e.count(t, `SELECT count(*) FROM conversations WHERE customer_id = $1`, texted); n != 3 {
 		t.Errorf("the merged customer has %d conversations; want 3 (SMS, email, chat)", n)
+	}
+
+	// The admin's Customers page: attribute definitions, segments and a CSV import.
+	boss := newBrowser(t)
+	step(t, boss, "an admin opens the Customers page",
+		chromedp.Navigate(srv.base+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("login-email")),
+		chromedp.SendKeys(chromedp.ID("login-email"), "admin@parley.test"),
+		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("crm-admin-open")),
+		chromedp.Click(chromedp.ID("crm-admin-open")),
+		waitJS(`!!document.querySelector('#crm-attributes .crm-attribute[data-key="plan"]')`),
+	)
+	step(t, boss, "define a date attribute",
+		chromedp.Click(chromedp.ID("crm-attribute-new")),
+		chromedp.SendKeys(chromedp.ID("attribute-key"), "renewal"),
+		chromedp.SendKeys(chromedp.ID("attribute-label"), "Renewal"),
+		chromedp.SetValue(chromedp.ID("attribute-type"), "date"),
+		runJS(`document.querySelector('.attribute-form').requestSubmit()`),
+		waitJS(`document.querySelector('#crm-attributes .crm-attribute[data-key="renewal"]')?.textContent.includes('Date')`),
+	)
+	step(t, boss, "create a segment of gold customers: Mei is its one member",
+		chromedp.Click(chromedp.ID("crm-segment-new")),
+		chromedp.SendKeys(chromedp.ID("segment-name"), "Gold"),
+		chromedp.SendKeys(chromedp.ID("segment-attributes"), "plan=gold"),
+		runJS(`document.querySelector('.segment-form').requestSubmit()`),
+		waitJS(`[...document.querySelectorAll('#crm-segments .crm-segment')].some(r => r.textContent.includes('Gold') && r.querySelector('.segment-size').textContent === '1')`),
+		chromedp.Click(`#crm-segments .segment-members`),
+		waitJS(fmt.Sprintf(`!!document.querySelector('#crm-segment-members .segment-member[data-customer-id="%d"]')`, texted)),
+		runJS(`fetch(document.querySelector('#crm-segments .segment-export').href).then(r => r.text()).then(x => { window.segmentCSV = x; })`),
+		waitJS(`(window.segmentCSV || '').includes('Mei Ling')`),
+	)
+	step(t, boss, "narrow the segment to loyal customers: it is empty",
+		chromedp.Click(`#crm-segments .segment-edit`),
+		chromedp.Click(`#segment-stages input[value="loyal"]`),
+		runJS(`document.querySelector('.segment-form').requestSubmit()`),
+		waitJS(`document.querySelector('#crm-segments .crm-segment .segment-size')?.textContent === '0'`),
+	)
+	var rows strings.Builder
+	rows.WriteString("Full Name,E-mail,Plan\n")
+	for i := range 250 {
+		plan := "silver"
+		switch i {
+		case 7:
+			plan = "platinum" // not an option
+		}
+		email := fmt.Sprintf("buyer%d@example.com", i)
+		if i == 42 {
+			email = "not-an-email"
+		}
+		fmt.Fprintf(&rows, "Buyer %d,%s,%s\n", i, email, plan)
+	}
+	file := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(file, []byte(rows.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step(t, boss, "import 250 rows as a job: progress, then the report with the two bad rows",
+		scrollToCenter(`#import-file`),
+		chromedp.SetUploadFiles(`#import-file`, []string{file}),
+		waitJS(`document.querySelectorAll('#import-mapping .import-target').length === 3`),
+		// the columns are mapped by their names
+		waitJS(`[...document.querySelectorAll('#import-mapping .import-target')].map(s => s.value).join() === 'name,email,attributes.plan'`),
+		runJS(`document.getElementById('import-form').requestSubmit()`),
+		waitJS(`!document.getElementById('import-progress').hidden`),
+		waitJS(`document.querySelector('#import-report .import-summary')?.dataset.status === 'done'`),
+		waitJS(`[...document.querySelectorAll('#import-report .import-error')].map(r => r.dataset.row).join() === '9,44'`),
+		waitJS(`document.querySelector('#import-progress .import-status')?.textContent.includes('250 of 250')`),
+	)
+	if n := e.count(t, `SELECT count(*) FROM customers WHERE email LIKE 'buyer%@example.com' AND attributes->>'plan' = 'silver'`); n != 248 {
+		t.Errorf("%d customers imported; want 248", n)
 	}
 }

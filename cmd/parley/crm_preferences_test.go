@@ -93,3 +93,58 @@ func TestWebchatBrowserFillsTimezoneAndRegionAndAgentsSetThePreferredChannel(t *
 		t.Errorf("data-subject export: %d %+v; want the preferred channel and time zone", code, export.Customer)
 	}
 }
+
+// TestSegmentsAreEditedAndListedWithTheirSize: PUT replaces a segment's
+// name, filter and boost (validated like POST); the list shows each
+// segment's current size.
+func TestSegmentsAreEditedAndListedWithTheirSize(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start()
+	admin := srv.login(t, "admin@parley.test")
+	sup := srv.login(t, "supervisor@parley.test")
+	v := srv.startVisitor(t, srv.inboxID(t, admin), "", "Lena Vogel", "lena@example.com", "billing")
+	srv.do(t, "PATCH", "/api/v1/customers/"+v.customerID, sup, map[string]any{"tags": []string{"vip"}}, nil)
+	type segment struct {
+		ID            string         `json:"id"`
+		Name          string         `json:"name"`
+		Size          int            `json:"size"`
+		PriorityBoost int            `json:"priority_boost"`
+		Filter        map[string]any `json:"filter"`
+	}
+	var seg segment
+	if code := srv.do(t, "POST", "/api/v1/segments", sup, map[string]any{"name": "VIP", "filter": map[string]any{"tags": []string{"vip"}}}, &seg); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	list := func() []segment {
+		var out struct{ Items []segment }
+		if code := srv.do(t, "GET", "/api/v1/segments", sup, nil, &out); code != 200 {
+			t.Fatalf("list: %d", code)
+		}
+		return out.Items
+	}
+	if l := list(); len(l) != 1 || l[0].Size != 1 {
+		t.Errorf("segments %+v; want VIP with 1 member", l)
+	}
+	path := "/api/v1/segments/" + seg.ID
+	var bad apiError
+	if code := srv.do(t, "PUT", path, sup, map[string]any{"name": "VIP", "filter": map[string]any{"lifecycle_stages": []string{"gold"}}}, &bad); code != 400 || bad.Error.Fields["filter.lifecycle_stages"] == "" {
+		t.Errorf("bad filter: %d %v; want 400 naming filter.lifecycle_stages", code, bad.Error.Fields)
+	}
+	if code := srv.do(t, "PUT", path, srv.login(t, "agent1@parley.test"), map[string]any{"name": "x"}, nil); code != 403 {
+		t.Errorf("an agent editing a segment: %d; want 403", code)
+	}
+	if code := srv.do(t, "PUT", "/api/v1/segments/999999", sup, map[string]any{"name": "x"}, nil); code != 404 {
+		t.Errorf("editing a missing segment: %d; want 404", code)
+	}
+	if code := srv.do(t, "PUT", path, sup, map[string]any{"name": "Loyal VIP", "priority_boost": 15,
+		"filter": map[string]any{"tags": []string{"vip"}, "lifecycle_stages": []string{"loyal"}}}, &seg); code != 200 || seg.Name != "Loyal VIP" || seg.Size != 0 || seg.PriorityBoost != 15 {
+		t.Errorf("edit: %d %+v; want Loyal VIP, boost 15, no member", code, seg)
+	}
+	if l := list(); len(l) != 1 || l[0].Name != "Loyal VIP" || l[0].Size != 0 {
+		t.Errorf("segments after the edit %+v", l)
+	}
+	srv.do(t, "POST", "/api/v1/segments", sup, map[string]any{"name": "Other"}, nil)
+	if code := srv.do(t, "PUT", path, sup, map[string]any{"name": "Other"}, nil); code != 400 {
+		t.Errorf("renaming onto a taken name: %d; want 400", code)
+	}
+}
