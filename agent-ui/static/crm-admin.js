@@ -116,7 +116,7 @@ export class CrmAdmin extends SidePanel {
         h('button', { type: 'button', class: 'button button-secondary button-small segment-edit', on: { click: () => this.editSegment(s) } }, t('crmadmin.edit')),
         h('button', { type: 'button', class: 'button button-secondary button-small segment-members', on: { click: () => this.showMembers(s) } }, t('crmadmin.members')),
         h('a', { class: 'button button-secondary button-small segment-export', href: `/api/v1/customers/export?segment=${encodeURIComponent(s.id)}`, download: `segment-${s.id}.csv` }, t('crmadmin.export_csv')),
-        h('button', { type: 'button', class: 'button button-quiet button-small segment-delete', on: { click: () => this.deleteSegment(s) } }, t('crmadmin.delete')))));
+        h('button', { type: 'button', class: 'button button-quiet button-small segment-delete', on: { click: () => this.remove(s.name, `/segments/${encodeURIComponent(s.id)}`) } }, t('crmadmin.delete')))));
     this.el.segments.replaceChildren(
       h('h3', { class: 'section-title' }, t('crmadmin.segments')),
       items.length
@@ -170,8 +170,7 @@ export class CrmAdmin extends SidePanel {
       h('div', { class: 'survey-actions' },
         h('button', { type: 'submit', id: 'segment-save', class: 'button button-primary' }, t('crmadmin.save')),
         h('button', { type: 'button', class: 'button button-quiet', on: { click: () => { box.hidden = true; } } }, t('crmadmin.cancel'))));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
+    this.showEditor(box, form, error, name, t('crmadmin.segment_saved'), () => {
       const filter = {
         lifecycle_stages: [...form.querySelectorAll('input[name=stages]:checked')].map((x) => x.value),
         channels: [...form.querySelectorAll('input[name=channels]:checked')].map((x) => x.value),
@@ -186,11 +185,20 @@ export class CrmAdmin extends SidePanel {
         nps_at_least: intOrNull(npsMin.value), nps_at_most: intOrNull(npsMax.value),
       };
       const body = { name: name.value.trim(), priority_boost: Number(boost.value) || 0, filter };
+      return seg ? this.api.request('PUT', `/segments/${encodeURIComponent(seg.id)}`, body) : this.api.post('/segments', body);
+    });
+  }
+
+  // showEditor shows form in box, focused on focus: on submit save() runs;
+  // success closes the form and reloads the page, a refusal shows the
+  // server's message and fields in error.
+  showEditor(box, form, error, focus, savedText, save) {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
       try {
-        if (seg) await this.api.request('PUT', `/segments/${encodeURIComponent(seg.id)}`, body);
-        else await this.api.post('/segments', body);
+        await save();
         box.hidden = true;
-        this.setStatus(t('crmadmin.segment_saved'), 'ok');
+        this.setStatus(savedText, 'ok');
         await this.load();
       } catch (err) {
         error.textContent = errorText(err);
@@ -199,13 +207,14 @@ export class CrmAdmin extends SidePanel {
     });
     box.replaceChildren(form);
     box.hidden = false;
-    name.focus();
+    focus.focus();
   }
 
-  async deleteSegment(seg) {
-    if (!window.confirm(t('crmadmin.delete_confirm', { name: seg.name }))) return;
+  // remove deletes what path names once the user confirms.
+  async remove(name, path) {
+    if (!window.confirm(t('crmadmin.delete_confirm', { name }))) return;
     try {
-      await this.api.request('DELETE', `/segments/${encodeURIComponent(seg.id)}`);
+      await this.api.request('DELETE', path);
       await this.load();
     } catch (err) {
       this.setStatus(errorText(err), 'error');
@@ -334,7 +343,7 @@ export class CrmAdmin extends SidePanel {
       h('td', null, (d.options || []).join(', ')),
       h('td', { class: 'crm-row-actions' }, this.admin
         ? [h('button', { type: 'button', class: 'button button-secondary button-small attribute-edit', on: { click: () => this.editAttribute(d) } }, t('crmadmin.edit')),
-          h('button', { type: 'button', class: 'button button-quiet button-small attribute-delete', on: { click: () => this.deleteAttribute(d) } }, t('crmadmin.delete'))]
+          h('button', { type: 'button', class: 'button button-quiet button-small attribute-delete', on: { click: () => this.remove(d.key, `/customer-attributes/${encodeURIComponent(d.key)}`) } }, t('crmadmin.delete'))]
         : null)));
     this.el.attributes.replaceChildren(
       h('h3', { class: 'section-title' }, t('crmadmin.attribute_defs')),
@@ -368,31 +377,9 @@ export class CrmAdmin extends SidePanel {
       h('div', { class: 'survey-actions' },
         h('button', { type: 'submit', id: 'attribute-save', class: 'button button-primary' }, t('crmadmin.save')),
         h('button', { type: 'button', class: 'button button-quiet', on: { click: () => { box.hidden = true; } } }, t('crmadmin.cancel'))));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
+    this.showEditor(box, form, error, def ? label : key, t('crmadmin.attribute_saved'), () => {
       const body = { label: label.value.trim(), type: type.value, options: type.value === 'list' ? list(options.value) : [] };
-      try {
-        await this.api.request('PUT', `/customer-attributes/${encodeURIComponent(key.value.trim())}`, body);
-        box.hidden = true;
-        this.setStatus(t('crmadmin.attribute_saved'), 'ok');
-        await this.load();
-      } catch (err) {
-        error.textContent = errorText(err);
-        error.hidden = false;
-      }
+      return this.api.request('PUT', `/customer-attributes/${encodeURIComponent(key.value.trim())}`, body);
     });
-    box.replaceChildren(form);
-    box.hidden = false;
-    (def ? label : key).focus();
-  }
-
-  async deleteAttribute(def) {
-    if (!window.confirm(t('crmadmin.delete_confirm', { name: def.key }))) return;
-    try {
-      await this.api.request('DELETE', `/customer-attributes/${encodeURIComponent(def.key)}`);
-      await this.load();
-    } catch (err) {
-      this.setStatus(errorText(err), 'error');
-    }
   }
 }

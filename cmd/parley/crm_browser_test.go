@@ -57,13 +57,7 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 
 	// Mei's browser is in Shanghai and speaks British English.
 	agent, customer := newBrowser(t), newBrowser(t, chromedp.Env("TZ=Asia/Shanghai", "LANGUAGE=en_GB", "LANG=en_GB.UTF-8"), chromedp.Flag("lang", "en-GB"), chromedp.Flag("accept-lang", "en-GB"))
-	step(t, agent, "log in and go available",
-		chromedp.Navigate(srv.base+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("login-email")),
-		chromedp.SendKeys(chromedp.ID("login-email"), "agent1@parley.test"),
-		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("presence")),
+	consoleLogin(t, agent, srv.base, "agent1@parley.test",
 		chromedp.SetValue(chromedp.ID("presence"), "available"),
 		runJS(`document.getElementById('presence').dispatchEvent(new Event('change', {bubbles: true}))`),
 	)
@@ -178,12 +172,7 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 
 	// The admin's Customers page: attribute definitions, segments and a CSV import.
 	boss := newBrowser(t)
-	step(t, boss, "an admin opens the Customers page",
-		chromedp.Navigate(srv.base+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("login-email")),
-		chromedp.SendKeys(chromedp.ID("login-email"), "admin@parley.test"),
-		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
+	consoleLogin(t, boss, srv.base, "admin@parley.test",
 		chromedp.WaitVisible(chromedp.ID("crm-admin-open")),
 		chromedp.Click(chromedp.ID("crm-admin-open")),
 		waitJS(`!!document.querySelector('#crm-attributes .crm-attribute[data-key="plan"]')`),
