@@ -4,7 +4,7 @@
 // and custom attribute definitions (edited by admins). Every value is
 // inserted as text or as a form value.
 
-import { h } from './dom.js';
+import { h, append } from './dom.js';
 import { t, tOr } from './i18n.js';
 import { channelLabel } from './views.js';
 import { STAGES } from './customer.js';
@@ -51,6 +51,11 @@ function guessTarget(column, defs) {
   return 'ignore';
 }
 
+// fill replaces node's children (null children are left out).
+const fill = (node, ...children) => {
+  node.replaceChildren();
+  append(node, children);
+};
 const list = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
 const intOrNull = (v) => (v.trim() === '' ? null : Number(v));
 
@@ -117,7 +122,7 @@ export class CrmAdmin extends SidePanel {
         h('button', { type: 'button', class: 'button button-secondary button-small segment-members', on: { click: () => this.showMembers(s) } }, t('crmadmin.members')),
         h('a', { class: 'button button-secondary button-small segment-export', href: `/api/v1/customers/export?segment=${encodeURIComponent(s.id)}`, download: `segment-${s.id}.csv` }, t('crmadmin.export_csv')),
         h('button', { type: 'button', class: 'button button-quiet button-small segment-delete', on: { click: () => this.remove(s.name, `/segments/${encodeURIComponent(s.id)}`) } }, t('crmadmin.delete')))));
-    this.el.segments.replaceChildren(
+    fill(this.el.segments,
       h('h3', { class: 'section-title' }, t('crmadmin.segments')),
       items.length
         ? h('div', { class: 'table-scroll' }, h('table', { class: 'inboxes-table crm-segments-table' },
@@ -275,7 +280,7 @@ export class CrmAdmin extends SidePanel {
       mapping.replaceChildren(...header.map((col, i) => h('label', { class: 'import-column', dataset: { column: col } },
         h('span', { class: 'import-column-name' }, col),
         h('select', { id: `import-map-${i}`, class: 'import-target', 'aria-label': t('crmadmin.map_column', { column: col }) },
-          targets.map((tg) => h('option', { value: tg, selected: tg === guessTarget(col, this.defs) }, tOr(`crmadmin.target.${tg}`, tg)))))));
+          targets.map((tg) => h('option', { value: tg, selected: tg === guessTarget(col, this.defs) }, this.targetLabel(tg)))))));
       submit.disabled = header.length === 0;
     });
     const form = h('form', { class: 'import-form', id: 'import-form' },
@@ -312,10 +317,16 @@ export class CrmAdmin extends SidePanel {
     this.el.imports.replaceChildren(h('h3', { class: 'section-title' }, t('crmadmin.import')), form, progress, report);
   }
 
+  // targetLabel names an import target: a profile field or an attribute.
+  targetLabel(target) {
+    const def = target.startsWith('attributes.') && this.defs.find((d) => `attributes.${d.key}` === target);
+    return def ? t('crmadmin.target.attribute', { label: def.label || def.key }) : tOr(`crmadmin.target.${target}`, target);
+  }
+
   showProgress(node, im) {
     const total = im.total_rows || 0;
     const done = im.processed || 0;
-    node.replaceChildren(
+    fill(node,
       h('progress', { max: String(Math.max(total, 1)), value: String(done) }),
       h('span', { class: 'import-status', dataset: { status: im.status } }, t('crmadmin.import_progress', { status: tOr(`crmadmin.status.${im.status}`, im.status), done, total })));
     node.hidden = false;
@@ -323,7 +334,7 @@ export class CrmAdmin extends SidePanel {
 
   showReport(node, im) {
     const errors = im.errors || [];
-    node.replaceChildren(
+    fill(node,
       h('p', { class: 'import-summary', dataset: { status: im.status } },
         t('crmadmin.import_summary', { created: im.created || 0, updated: im.updated || 0, failed: im.failed || 0 })),
       im.error ? h('p', { class: 'form-error' }, im.error) : null,
@@ -345,7 +356,7 @@ export class CrmAdmin extends SidePanel {
         ? [h('button', { type: 'button', class: 'button button-secondary button-small attribute-edit', on: { click: () => this.editAttribute(d) } }, t('crmadmin.edit')),
           h('button', { type: 'button', class: 'button button-quiet button-small attribute-delete', on: { click: () => this.remove(d.key, `/customer-attributes/${encodeURIComponent(d.key)}`) } }, t('crmadmin.delete'))]
         : null)));
-    this.el.attributes.replaceChildren(
+    fill(this.el.attributes,
       h('h3', { class: 'section-title' }, t('crmadmin.attribute_defs')),
       this.defs.length
         ? h('table', { class: 'inboxes-table' },

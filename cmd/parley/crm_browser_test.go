@@ -232,6 +232,9 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 		waitJS(`[...document.querySelectorAll('#import-report .import-error')].map(r => r.dataset.row).join() === '9,44'`),
 		waitJS(`document.querySelector('#import-progress .import-status')?.textContent.includes('250 of 250')`),
 	)
+	if text := value[string](t, boss, `document.getElementById('crm-admin-panel').innerText`); strings.Contains(text, "null") || strings.Contains(text, "undefined") {
+		t.Errorf("the Customers page shows null or undefined:\n%s", text)
+	}
 	if n := e.count(t, `SELECT count(*) FROM customers WHERE email LIKE 'buyer%@example.com' AND attributes->>'plan' = 'silver'`); n != 248 {
 		t.Errorf("%d customers imported; want 248", n)
 	}
