@@ -12,8 +12,11 @@ type Customer struct {
 	Attributes map[string]string `json:"attributes"`
 	Tags       []string          `json:"tags"`
 	Stage      string            `json:"lifecycle_stage"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
+	// PreferredChannel is the channel the customer prefers to be reached
+	// on, one of their identities' channels ("" when none was chosen).
+	PreferredChannel Channel   `json:"preferred_channel"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Identity is how one channel knows a customer. (Channel, Address) is unique.

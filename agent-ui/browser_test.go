@@ -352,7 +352,7 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 	evil := `<img src=x onerror="window.pwned=1">`
 	conv := frame{"id": "c1", "customer_id": "cu1", "channel": "webchat", "status": "queued", "topic": "billing", "last_seq": 2,
 		"customer_name": evil, "messages": []frame{msg("c1", 1, "in", "customer", evil, "Hello, my invoice is wrong"), msg("c1", 2, "in", "customer", evil, "<b>urgent</b>")}}
-	customer := frame{"id": "cu1", "name": evil, "email": "cu@example.com", "phone": "+14155550100", "lifecycle_stage": "customer",
+	customer := frame{"id": "cu1", "name": evil, "email": "cu@example.com", "phone": "+14155550100", "lifecycle_stage": "customer", "preferred_channel": "sms",
 		"tags": []string{"vip"}, "attributes": frame{"plan": "pro"}, "identities": []frame{{"channel": "sms", "address": "+14155550100"}},
 		"past_conversations": []frame{{"id": "c0", "channel": "email", "status": "resolved", "created_at": "2025-01-02T03:04:05Z",
 			"messages": []frame{msg("c0", 1, "in", "customer", "x", "old question")}}}}
@@ -361,6 +361,9 @@ func TestBrowserConsoleHandlesOffersRepliesGapsAndReconnects(t *testing.T) {
 	waitFor(t, ctx, `document.querySelectorAll('.offer-card').length === 1 && !!document.getElementById('offer-accept')`)
 	if got := js[string](t, ctx, `document.querySelector('.offer-card .offer-customer').textContent`); got != evil {
 		t.Errorf("offer customer name: got %q; want the raw text %q", got, evil)
+	}
+	if got := js[string](t, ctx, `document.querySelector('.offer-card .offer-prefers')?.textContent || ''`); got != "Prefers SMS" {
+		t.Errorf("offer preferred channel: got %q; want Prefers SMS", got)
 	}
 	if js[bool](t, ctx, `!!document.querySelector('.offer-card img') || !!window.pwned`) {
 		t.Error("customer text was parsed as HTML")

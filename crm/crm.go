@@ -38,6 +38,14 @@ type Profile struct {
 	parley.Customer
 	Company  string `json:"company"`
 	Timezone string `json:"timezone"`
+	// TimezoneSource is where Timezone came from: "" (unset), "agent" (a
+	// user: PATCH or CSV import) or "browser" (web chat). A browser never
+	// replaces an agent's value.
+	TimezoneSource string `json:"timezone_source"`
+	// BrowserRegion (ISO 3166-1) and BrowserLanguage (BCP 47) are what the
+	// visitor's browser last reported in web chat.
+	BrowserRegion   string `json:"browser_region"`
+	BrowserLanguage string `json:"browser_language"`
 	// MergedInto is the customer this one was merged into (0: none).
 	MergedInto int64      `json:"merged_into,string,omitempty"`
 	ErasedAt   *time.Time `json:"erased_at,omitempty"`
@@ -98,15 +106,18 @@ type MergeDetails struct {
 
 // Patch is a partial profile update; nil fields are unchanged.
 type Patch struct {
-	Name       *string               `json:"name"`
-	Email      *string               `json:"email"`
-	Phone      *string               `json:"phone"`
-	Company    *string               `json:"company"`
-	Locale     *string               `json:"locale"`
-	Timezone   *string               `json:"timezone"`
-	Stage      *string               `json:"lifecycle_stage"`
-	Tags       *[]string             `json:"tags"`
-	Attributes map[string]*AttrValue `json:"attributes"` // a null value removes the key
+	Name     *string `json:"name"`
+	Email    *string `json:"email"`
+	Phone    *string `json:"phone"`
+	Company  *string `json:"company"`
+	Locale   *string `json:"locale"`
+	Timezone *string `json:"timezone"`
+	// PreferredChannel: "" clears it; otherwise one of the customer's
+	// identities' channels (checked with CheckPreferredChannel).
+	PreferredChannel *string               `json:"preferred_channel"`
+	Stage            *string               `json:"lifecycle_stage"`
+	Tags             *[]string             `json:"tags"`
+	Attributes       map[string]*AttrValue `json:"attributes"` // a null value removes the key
 }
 
 // NormalizeEmail lower-cases and checks an email address.
@@ -293,10 +304,20 @@ func (pt Patch) Apply(p *Profile, defs map[string]AttributeDef) error {
 	}
 	if pt.Timezone != nil {
 		tz := strings.TrimSpace(*pt.Timezone)
-		if _, err := time.LoadLocation(tz); err != nil || len(tz) > 64 {
+		if tz == "" {
+			p.Timezone, p.TimezoneSource = "", ""
+		} else if !ValidTimezone(tz) {
 			f["timezone"] = "an IANA time zone such as Asia/Shanghai"
 		} else {
-			p.Timezone = tz
+			p.Timezone, p.TimezoneSource = tz, SourceAgent
+		}
+	}
+	if pt.PreferredChannel != nil {
+		ch := parley.Channel(strings.TrimSpace(*pt.PreferredChannel))
+		if ch != "" && !ch.Valid() {
+			f["preferred_channel"] = "one of " + strings.Join(channelNames(), ", ")
+		} else {
+			p.PreferredChannel = ch
 		}
 	}
 	if pt.Stage != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/crm"
 )
 
 // The web-chat channel's view of the desk.
@@ -18,9 +19,18 @@ func (d *Desk) Inboxes(ctx context.Context) ([]parley.InboxConfig, error) {
 	return d.db.Inboxes(ctx)
 }
 
-// StartVisitor opens (or continues) a web-chat visitor session.
-func (d *Desk) StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string) (string, int64, error) {
-	return d.db.WebchatStart(ctx, inboxID, oldToken, name, email, phone, topic, locale)
+// StartVisitor opens (or continues) a web-chat visitor session and keeps
+// what the browser reported on the customer (a failure to store those hints
+// is logged: it never stops the chat).
+func (d *Desk) StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string, browser crm.Browser) (string, int64, error) {
+	tok, cust, err := d.db.WebchatStart(ctx, inboxID, oldToken, name, email, phone, topic, locale)
+	if err != nil {
+		return tok, cust, err
+	}
+	if err := d.db.SetBrowserHints(ctx, cust, browser); err != nil {
+		d.log.Warn("store browser hints", "customer_id", cust, "error", err)
+	}
+	return tok, cust, nil
 }
 
 // Visitor authenticates a visitor token.

@@ -13,14 +13,14 @@ import (
 	"github.com/parleyhq/parley/crm"
 )
 
-const profileColumns = `id, name, email, phone, locale, attributes, tags, lifecycle_stage, created_at, updated_at,
-	company, timezone, COALESCE(merged_into, 0), erased_at`
+const profileColumns = `id, name, email, phone, locale, attributes, tags, lifecycle_stage, created_at, updated_at, preferred_channel,
+	company, timezone, timezone_source, browser_region, browser_language, COALESCE(merged_into, 0), erased_at`
 
 func scanProfile(row pgx.Row) (crm.Profile, error) {
 	var p crm.Profile
 	c := &p.Customer
-	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Phone, &c.Locale, &c.Attributes, &c.Tags, &c.Stage, &c.CreatedAt, &c.UpdatedAt,
-		&p.Company, &p.Timezone, &p.MergedInto, &p.ErasedAt)
+	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Phone, &c.Locale, &c.Attributes, &c.Tags, &c.Stage, &c.CreatedAt, &c.UpdatedAt, &c.PreferredChannel,
+		&p.Company, &p.Timezone, &p.TimezoneSource, &p.BrowserRegion, &p.BrowserLanguage, &p.MergedInto, &p.ErasedAt)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	if p.ErasedAt != nil {
 		t := p.ErasedAt.UTC()
@@ -137,6 +137,15 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, patch crm.Patch, by p
 		if err := patch.Apply(&p, crm.DefsByKey(list)); err != nil {
 			return err
 		}
+		if patch.PreferredChannel != nil {
+			ids, err := identities(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if err := crm.CheckPreferredChannel(p.PreferredChannel, ids); err != nil {
+				return err
+			}
+		}
 		reason, actor := crm.ReasonHand, by.ID
 		if p.Stage == oldStage {
 			if to, ok := settings.StageOnPurchase(oldStage, oldAttrs, p.Attributes); ok {
@@ -144,8 +153,9 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, patch crm.Patch, by p
 			}
 		}
 		p, err = scanProfile(tx.QueryRow(ctx, `UPDATE customers SET name = $2, email = $3, phone = $4, company = $5, locale = $6, timezone = $7,
-			lifecycle_stage = $8, tags = $9, attributes = $10, updated_at = now() WHERE id = $1 RETURNING `+profileColumns,
-			id, p.Name, p.Email, p.Phone, p.Company, p.Locale, p.Timezone, p.Stage, p.Tags, p.Attributes))
+			lifecycle_stage = $8, tags = $9, attributes = $10, timezone_source = $11, preferred_channel = $12, updated_at = now()
+			WHERE id = $1 RETURNING `+profileColumns,
+			id, p.Name, p.Email, p.Phone, p.Company, p.Locale, p.Timezone, p.Stage, p.Tags, p.Attributes, p.TimezoneSource, string(p.PreferredChannel)))
 		if err != nil {
 			return fmt.Errorf("update customer %d: %w", id, err)
 		}
@@ -367,7 +377,16 @@ func (db *DB) Merge(ctx context.Context, targetID, fromID int64, by parley.Agent
 		fill("phone", &t.Phone, f.Phone)
 		fill("locale", &t.Locale, f.Locale)
 		fill("company", &t.Company, f.Company)
+		if t.Timezone == "" && f.Timezone != "" {
+			t.TimezoneSource = f.TimezoneSource
+		}
 		fill("timezone", &t.Timezone, f.Timezone)
+		fill("browser_region", &t.BrowserRegion, f.BrowserRegion)
+		fill("browser_language", &t.BrowserLanguage, f.BrowserLanguage)
+		if t.PreferredChannel == "" && f.PreferredChannel != "" {
+			t.PreferredChannel = f.PreferredChannel
+			d.FilledFields["preferred_channel"] = string(f.PreferredChannel)
+		}
 		t.Attributes, d.AddedAttributes = crm.MergeAttributes(t.Attributes, f.Attributes)
 		t.Tags, d.AddedTags = crm.MergeTags(t.Tags, f.Tags)
 		if err := saveMergedFields(ctx, tx, t); err != nil {
@@ -394,9 +413,14 @@ func (db *DB) Merge(ctx context.Context, targetID, fromID int64, by parley.Agent
 }
 
 func saveMergedFields(ctx context.Context, tx pgx.Tx, t crm.Profile) error {
+	if t.Timezone == "" {
+		t.TimezoneSource = ""
+	}
 	_, err := tx.Exec(ctx, `UPDATE customers SET name = $2, email = $3, phone = $4, locale = $5, company = $6, timezone = $7,
-		attributes = $8, tags = $9, updated_at = now() WHERE id = $1`,
-		t.ID, t.Name, t.Email, t.Phone, t.Locale, t.Company, t.Timezone, t.Attributes, t.Tags)
+		attributes = $8, tags = $9, timezone_source = $10, browser_region = $11, browser_language = $12, preferred_channel = $13,
+		updated_at = now() WHERE id = $1`,
+		t.ID, t.Name, t.Email, t.Phone, t.Locale, t.Company, t.Timezone, t.Attributes, t.Tags,
+		t.TimezoneSource, t.BrowserRegion, t.BrowserLanguage, string(t.PreferredChannel))
 	if err != nil {
 		return fmt.Errorf("update customer %d: %w", t.ID, err)
 	}
@@ -495,12 +519,15 @@ func (db *DB) Unmerge(ctx context.Context, targetID, mergeID int64, by parley.Ag
 				return fmt.Errorf("move visitor session back: %w", err)
 			}
 		}
-		field := map[string]*string{"name": &t.Name, "email": &t.Email, "phone": &t.Phone, "locale": &t.Locale, "company": &t.Company, "timezone": &t.Timezone}
+		preferred := string(t.PreferredChannel)
+		field := map[string]*string{"name": &t.Name, "email": &t.Email, "phone": &t.Phone, "locale": &t.Locale, "company": &t.Company, "timezone": &t.Timezone,
+			"browser_region": &t.BrowserRegion, "browser_language": &t.BrowserLanguage, "preferred_channel": &preferred}
 		for k, v := range d.FilledFields {
 			if p := field[k]; p != nil && *p == v {
 				*p = ""
 			}
 		}
+		t.PreferredChannel = parley.Channel(preferred)
 		for _, k := range d.AddedAttributes {
 			orig := k
 			if o, ok := strings.CutPrefix(k, crm.MergedPrefix); ok {
@@ -683,6 +710,7 @@ func (db *DB) EraseCustomer(ctx context.Context, id int64, by parley.Agent) erro
 		all := append([]int64{id}, merged...)
 		stmts := []string{
 			`UPDATE customers SET name = '', email = '', phone = '', company = '', locale = '', timezone = '', attributes = '{}', tags = '{}',
+				timezone_source = '', browser_region = '', browser_language = '', preferred_channel = '',
 				erased_at = now(), updated_at = now() WHERE id = ANY ($1)`,
 			`DELETE FROM customer_identities WHERE customer_id = ANY ($1)`,
 			`DELETE FROM customer_notes WHERE customer_id = ANY ($1)`,

@@ -99,3 +99,98 @@ func TestWebchatPhoneLinksTheCustomerWhoTextedFromIt(t *testing.T) {
 		t.Errorf("bad phone: %v; want invalid", err)
 	}
 }
+
+func TestBrowserHintsFillTheTimezoneUnlessAnAgentSetIt(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	agent := parley.Agent{ID: 0, Name: "Ada", Role: parley.RoleAdmin}
+	_, cust, err := db.WebchatStart(ctx, in.ID, "", "Ana", "", "", "", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shanghai := crm.Browser{Timezone: "Asia/Shanghai", Language: "zh-CN", Region: "CN"}
+	if err := db.SetBrowserHints(ctx, cust, shanghai); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := db.Profile(ctx, cust)
+	if p.Timezone != "Asia/Shanghai" || p.TimezoneSource != crm.SourceBrowser || p.BrowserRegion != "CN" || p.BrowserLanguage != "zh-CN" {
+		t.Fatalf("after the browser: %q (%q), region %q, language %q", p.Timezone, p.TimezoneSource, p.BrowserRegion, p.BrowserLanguage)
+	}
+	// A later browser replaces a browser's time zone ...
+	db.SetBrowserHints(ctx, cust, crm.Browser{Timezone: "Europe/Berlin"})
+	if p, _ = db.Profile(ctx, cust); p.Timezone != "Europe/Berlin" || p.BrowserRegion != "CN" {
+		t.Errorf("after a second browser: %q, region %q; want Europe/Berlin, CN kept", p.Timezone, p.BrowserRegion)
+	}
+	// ... but never an agent's.
+	tz := "America/New_York"
+	if _, err := db.UpdateProfile(ctx, cust, crm.Patch{Timezone: &tz}, agent); err != nil {
+		t.Fatal(err)
+	}
+	db.SetBrowserHints(ctx, cust, shanghai)
+	if p, _ = db.Profile(ctx, cust); p.Timezone != "America/New_York" || p.TimezoneSource != crm.SourceAgent || p.BrowserRegion != "CN" {
+		t.Errorf("browser after an agent: %q (%q), region %q; want the agent's America/New_York", p.Timezone, p.TimezoneSource, p.BrowserRegion)
+	}
+	// An agent who clears the time zone lets the browser fill it again.
+	empty := ""
+	db.UpdateProfile(ctx, cust, crm.Patch{Timezone: &empty}, agent)
+	db.SetBrowserHints(ctx, cust, shanghai)
+	if p, _ = db.Profile(ctx, cust); p.Timezone != "Asia/Shanghai" || p.TimezoneSource != crm.SourceBrowser {
+		t.Errorf("browser after the agent cleared it: %q (%q)", p.Timezone, p.TimezoneSource)
+	}
+	if err := db.EraseCustomer(ctx, cust, agent); err != nil {
+		t.Fatal(err)
+	}
+	db.SetBrowserHints(ctx, cust, shanghai)
+	if p, _ = db.Profile(ctx, cust); p.Timezone != "" || p.BrowserRegion != "" || p.BrowserLanguage != "" || p.TimezoneSource != "" {
+		t.Errorf("erased customer keeps browser data: %+v", p)
+	}
+}
+
+func TestPreferredChannelIsOneOfTheCustomersChannelsAndFollowsMergeAndUnmerge(t *testing.T) {
+	db, in := fixture(t)
+	ctx := context.Background()
+	agent := parley.Agent{Name: "Ada", Role: parley.RoleAdmin}
+	recv := func(addr, body string) int64 {
+		r, _, err := db.Receive(ctx, parley.Inbound{InboxID: in.ID, Identity: parley.Identity{Channel: parley.ChannelSMS, Address: addr}, Body: body, DedupeKey: body}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Pool().Exec(ctx, `UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1`, r.Conversation.ID)
+		return r.Conversation.CustomerID
+	}
+	a, b := recv("+14155550100", "a"), recv("+14155550101", "b")
+	email := "email"
+	if _, err := db.UpdateProfile(ctx, a, crm.Patch{PreferredChannel: &email}, agent); parley.ErrorFields(err)["preferred_channel"] == "" {
+		t.Fatalf("email preferred without an email identity: %v; want invalid preferred_channel", err)
+	}
+	if _, _, err := db.LinkIdentity(ctx, b, parley.Identity{Channel: parley.ChannelEmail, Address: "bo@example.com"}, agent); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.UpdateProfile(ctx, b, crm.Patch{PreferredChannel: &email}, agent)
+	if err != nil || p.PreferredChannel != parley.ChannelEmail {
+		t.Fatalf("prefer email: %q, %v", p.PreferredChannel, err)
+	}
+	if c, _ := db.Customer(ctx, b); c.PreferredChannel != parley.ChannelEmail {
+		t.Errorf("the offer's customer prefers %q; want email", c.PreferredChannel)
+	}
+	m, err := db.Merge(ctx, a, b, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = db.Profile(ctx, a); p.PreferredChannel != parley.ChannelEmail {
+		t.Errorf("after the merge a prefers %q; want the merged customer's email", p.PreferredChannel)
+	}
+	if _, err := db.Unmerge(ctx, a, m.ID, agent); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = db.Profile(ctx, a); p.PreferredChannel != "" {
+		t.Errorf("after the unmerge a prefers %q; want none", p.PreferredChannel)
+	}
+	out, err := db.ExportCustomer(ctx, b, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out["customer"].(crm.Profile).PreferredChannel; got != parley.ChannelEmail {
+		t.Errorf("data-subject export has preferred channel %q; want email", got)
+	}
+}

@@ -12,11 +12,11 @@ import (
 	"github.com/parleyhq/parley/crm"
 )
 
-const customerColumns = `id, name, email, phone, locale, attributes, tags, lifecycle_stage, created_at, updated_at`
+const customerColumns = `id, name, email, phone, locale, attributes, tags, lifecycle_stage, created_at, updated_at, preferred_channel`
 
 func scanCustomer(row pgx.Row) (parley.Customer, error) {
 	var c parley.Customer
-	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Phone, &c.Locale, &c.Attributes, &c.Tags, &c.Stage, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Phone, &c.Locale, &c.Attributes, &c.Tags, &c.Stage, &c.CreatedAt, &c.UpdatedAt, &c.PreferredChannel)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
 }
@@ -32,7 +32,11 @@ func (db *DB) Customer(ctx context.Context, id int64) (parley.Customer, error) {
 
 // Identities returns a customer's identities, oldest first.
 func (db *DB) Identities(ctx context.Context, customerID int64) ([]parley.Identity, error) {
-	rows, err := db.pool.Query(ctx, `SELECT channel, address, created_at FROM customer_identities WHERE customer_id = $1 ORDER BY created_at, channel`, customerID)
+	return identities(ctx, db.pool, customerID)
+}
+
+func identities(ctx context.Context, q querier, customerID int64) ([]parley.Identity, error) {
+	rows, err := q.Query(ctx, `SELECT channel, address, created_at FROM customer_identities WHERE customer_id = $1 ORDER BY created_at, channel`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("identities of customer %d: %w", customerID, err)
 	}
@@ -194,4 +198,28 @@ func (db *DB) Visitor(ctx context.Context, token string) (parley.Visitor, error)
 		return v, parley.Errorf(parley.EUNAUTHORIZED, "Unknown visitor token.")
 	}
 	return v, err
+}
+
+// SetBrowserHints stores what a visitor's browser reported (crm.Browser,
+// already validated): the time zone when the profile has none or only a
+// browser's (a user's value wins), and the browser's region and language.
+// Empty hints change nothing; erased and merged customers are left alone.
+func (db *DB) SetBrowserHints(ctx context.Context, customerID int64, b crm.Browser) error {
+	if b == (crm.Browser{}) {
+		return nil
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE customers SET
+			timezone = CASE WHEN $2 <> '' AND timezone_source <> 'agent' THEN $2 ELSE timezone END,
+			timezone_source = CASE WHEN $2 <> '' AND timezone_source <> 'agent' THEN 'browser' ELSE timezone_source END,
+			browser_region = CASE WHEN $3 <> '' THEN $3 ELSE browser_region END,
+			browser_language = CASE WHEN $4 <> '' THEN $4 ELSE browser_language END,
+			updated_at = now()
+		WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL
+			AND ($2 <> '' AND timezone_source <> 'agent' AND timezone IS DISTINCT FROM $2
+				OR $3 <> '' AND browser_region <> $3 OR $4 <> '' AND browser_language <> $4)`,
+		customerID, b.Timezone, b.Region, b.Language)
+	if err != nil {
+		return fmt.Errorf("browser hints of customer %d: %w", customerID, err)
+	}
+	return nil
 }

@@ -201,8 +201,8 @@ func importCustomer(ctx context.Context, tx pgx.Tx, pt crm.Patch, defs map[strin
 		return false, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE customers SET name = $2, email = $3, phone = $4, company = $5, locale = $6, timezone = $7,
-		lifecycle_stage = $8, tags = $9, attributes = $10, updated_at = now() WHERE id = $1`,
-		id, p.Name, p.Email, p.Phone, p.Company, p.Locale, p.Timezone, p.Stage, p.Tags, p.Attributes); err != nil {
+		lifecycle_stage = $8, tags = $9, attributes = $10, timezone_source = $11, updated_at = now() WHERE id = $1`,
+		id, p.Name, p.Email, p.Phone, p.Company, p.Locale, p.Timezone, p.Stage, p.Tags, p.Attributes, p.TimezoneSource); err != nil {
 		return false, fmt.Errorf("save customer %d: %w", id, err)
 	}
 	if !isNew && oldStage != p.Stage {

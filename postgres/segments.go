@@ -76,6 +76,23 @@ func (db *DB) CreateSegment(ctx context.Context, s *crm.Segment, by parley.Agent
 	return nil
 }
 
+// UpdateSegment replaces a segment's name, filter and boost (validated).
+func (db *DB) UpdateSegment(ctx context.Context, s *crm.Segment) error {
+	err := db.pool.QueryRow(ctx, `UPDATE segments SET name = $2, filter = $3, priority_boost = $4 WHERE id = $1 RETURNING created_at`,
+		s.ID, s.Name, s.Filter, s.PriorityBoost).Scan(&s.CreatedAt)
+	if isUniqueViolation(err, "") {
+		return parley.Invalid("A segment of that name exists.", map[string]string{"name": "taken"})
+	}
+	if err == pgx.ErrNoRows {
+		return parley.Errorf(parley.ENOTFOUND, "segment %d not found.", s.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("update segment %d: %w", s.ID, err)
+	}
+	s.CreatedAt = s.CreatedAt.UTC()
+	return nil
+}
+
 // Segments lists the segments by name.
 func (db *DB) Segments(ctx context.Context) ([]crm.Segment, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+segmentColumns+` FROM segments ORDER BY name`)

@@ -24,6 +24,7 @@ func (s *Server) crmRoutes(m *web.Mux) {
 	m.Handle("GET /api/v1/segments", s.auth(supervisors, s.handleSegments()))
 	m.Handle("POST /api/v1/segments", s.auth(supervisors, s.handleCreateSegment()))
 	m.Handle("GET /api/v1/segments/{id}", s.auth(supervisors, s.handleSegment()))
+	m.Handle("PUT /api/v1/segments/{id}", s.auth(supervisors, s.handleUpdateSegment()))
 	m.Handle("DELETE /api/v1/segments/{id}", s.auth(supervisors, s.handleDeleteSegment()))
 	m.Handle("GET /api/v1/segments/{id}/customers", s.auth(supervisors, s.handleSegmentCustomers()))
 	m.Handle("POST /api/v1/customers/import", s.auth(supervisors, s.handleImportCustomers()))
@@ -129,40 +130,78 @@ func (s *Server) handlePutCRMSettings() http.Handler {
 	})
 }
 
+// handleSegments lists the segments, each with its current size.
 func (s *Server) handleSegments() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		list, err := s.DB.Segments(r.Context())
 		if err != nil {
 			return err
 		}
+		for i := range list {
+			n, err := s.DB.SegmentSize(r.Context(), list[i].Filter)
+			if err != nil {
+				return err
+			}
+			list[i].Size = &n
+		}
 		web.JSON(w, http.StatusOK, listOf(list))
 		return nil
 	})
 }
 
-func (s *Server) handleCreateSegment() http.Handler {
-	type request struct {
+// segmentRequest decodes and validates a segment's name, filter and boost.
+func (s *Server) segmentRequest(w http.ResponseWriter, r *http.Request) (crm.Segment, error) {
+	var req struct {
 		Name          string     `json:"name"`
 		Filter        crm.Filter `json:"filter"`
 		PriorityBoost int        `json:"priority_boost"`
 	}
+	if err := web.Decode(w, r, &req); err != nil {
+		return crm.Segment{}, err
+	}
+	defs, err := s.DB.AttributeDefs(r.Context())
+	if err != nil {
+		return crm.Segment{}, err
+	}
+	seg := crm.Segment{Name: req.Name, Filter: req.Filter, PriorityBoost: req.PriorityBoost}
+	return seg, seg.Validate(crm.DefsByKey(defs))
+}
+
+func (s *Server) handleCreateSegment() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		var req request
-		if err := web.Decode(w, r, &req); err != nil {
-			return err
-		}
-		defs, err := s.DB.AttributeDefs(r.Context())
+		seg, err := s.segmentRequest(w, r)
 		if err != nil {
-			return err
-		}
-		seg := crm.Segment{Name: req.Name, Filter: req.Filter, PriorityBoost: req.PriorityBoost}
-		if err := seg.Validate(crm.DefsByKey(defs)); err != nil {
 			return err
 		}
 		if err := s.DB.CreateSegment(r.Context(), &seg, agentFrom(r.Context())); err != nil {
 			return err
 		}
 		web.JSON(w, http.StatusCreated, seg)
+		return nil
+	})
+}
+
+// handleUpdateSegment replaces a segment's name, filter and boost.
+func (s *Server) handleUpdateSegment() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := web.ID(r.PathValue("id"), "segment")
+		if err != nil {
+			return err
+		}
+		seg, err := s.segmentRequest(w, r)
+		if err != nil {
+			return err
+		}
+		seg.ID = id
+		if err := s.DB.UpdateSegment(r.Context(), &seg); err != nil {
+			return err
+		}
+		n, err := s.DB.SegmentSize(r.Context(), seg.Filter)
+		seg.Size = &n
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, seg)
 		return nil
 	})
 }

@@ -53,14 +53,20 @@ func (s *Server) visibleCustomer(ctx context.Context, agent parley.Agent, raw st
 // customerView is a profile as the API shows it.
 type customerView struct {
 	crm.Profile
-	// Region is derived from the customer's phone numbers (crm.Region).
+	// Region is derived from the customer's phone numbers (crm.Region),
+	// or else is the region their browser reported; RegionSource says
+	// which ("phone", "browser", "" when unknown).
 	Region            string                `json:"region"`
+	RegionSource      string                `json:"region_source"`
 	Identities        []parley.Identity     `json:"identities"`
 	PastConversations []parley.Conversation `json:"past_conversations"`
 	Notes             []crm.Note            `json:"notes"`
 	Duplicates        []crm.Duplicate       `json:"duplicates"`
 	Merges            []crm.Merge           `json:"merges"`
 	AttributeDefs     []crm.AttributeDef    `json:"attribute_defs"`
+	// Consents are the recorded opt-ins and opt-outs of the customer's
+	// SMS and WhatsApp addresses.
+	Consents []postgres.Consent `json:"consents"`
 }
 
 func (s *Server) customerView(ctx context.Context, id int64) (customerView, error) {
@@ -73,7 +79,13 @@ func (s *Server) customerView(ctx context.Context, id int64) (customerView, erro
 		return v, err
 	}
 	v.Identities, v.PastConversations = c360.Identities, c360.PastConversations
-	v.Region = crm.Region(v.Phone, v.Identities)
+	v.Region, v.RegionSource = crm.Region(v.Phone, v.Identities), "phone"
+	if v.Region == "" {
+		v.Region, v.RegionSource = v.BrowserRegion, "browser"
+	}
+	if v.Region == "" {
+		v.RegionSource = ""
+	}
 	if v.Notes, err = s.DB.Notes(ctx, id, 0, 50); err != nil {
 		return v, err
 	}
@@ -85,6 +97,12 @@ func (s *Server) customerView(ctx context.Context, id int64) (customerView, erro
 	}
 	if v.AttributeDefs, err = s.DB.AttributeDefs(ctx); err != nil {
 		return v, err
+	}
+	if v.Consents, err = s.DB.Consents(ctx, id); err != nil {
+		return v, err
+	}
+	if v.Consents == nil {
+		v.Consents = []postgres.Consent{}
 	}
 	return v, nil
 }

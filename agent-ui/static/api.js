@@ -23,7 +23,9 @@ export class Api {
     const token = this.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     const init = { method, headers, credentials: 'same-origin' };
-    if (body !== undefined) {
+    if (body instanceof FormData) {
+      init.body = body; // multipart: the browser sets the Content-Type
+    } else if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }

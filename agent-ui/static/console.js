@@ -16,6 +16,7 @@ import { ConversationTools } from './convstatus.js';
 import { SlaAdmin } from './sla-admin.js';
 import { Feedback } from './feedback.js';
 import { SurveyAdmin } from './surveyadmin.js';
+import { CrmAdmin } from './crm-admin.js';
 import { Quests } from './quests.js';
 import { TemplatePicker } from './templates.js';
 import { Softphone } from './softphone.js';
@@ -73,6 +74,7 @@ const inboxes = new Inboxes({ api }); // admins' inbox list with email status
 const slaAdmin = new SlaAdmin({ api, toast: (text, kind) => toast(text, kind) }); // admins' SLA policies and calendars
 const tools = new ConversationTools({ api, toast: (text, kind) => toast(text, kind), onChange: (th) => { renderList(); if (th.id === state.openId) renderThread(); } }); // pending, snooze, reopen, tags
 const surveyAdmin = new SurveyAdmin({ api }); // admins' survey definitions
+const crmAdmin = new CrmAdmin({ api }); // supervisors' and admins' Customers page: segments, CSV import, attribute definitions
 const quests = new Quests({ api }); // supervisors' quests
 const feedback = new Feedback({ api, toast: (text, kind) => toast(text, kind), currentConversation: () => state.openId }); // feedback items
 let templates = null; // WhatsApp template picker, made at boot (it needs the DOM)
@@ -208,6 +210,7 @@ function startSession(agent) {
   slaAdmin.start(state.agent);
   feedback.start(state.agent);
   surveyAdmin.start(state.agent);
+  crmAdmin.start(state.agent);
   quests.start(state.agent);
   if (softphone) softphone.start();
 }
@@ -251,6 +254,7 @@ function stopSession() {
   slaAdmin.stop();
   feedback.stop();
   surveyAdmin.stop();
+  crmAdmin.stop();
   quests.stop();
   if (softphone) softphone.stop();
 }

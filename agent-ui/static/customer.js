@@ -3,7 +3,7 @@
 // history. Values from the server are always inserted as text (h()).
 
 import { h } from './dom.js';
-import { t, tOr, formatDateTime } from './i18n.js';
+import { t, tOr, formatDateTime, getLanguage } from './i18n.js';
 
 export const STAGES = ['lead', 'prospect', 'customer', 'loyal', 'at_risk', 'churned'];
 
@@ -39,6 +39,17 @@ export function customerActions(api, customerId, { refresh, notify }) {
       const q = new URLSearchParams({ limit: '20' });
       if (cursor) q.set('cursor', cursor);
       return api.get(`${base}/timeline?${q}`);
+    },
+    async setConsent(channel, address, status, button) {
+      button.disabled = true;
+      try {
+        await api.request('PUT', `${base}/consents`, { channel, address, status });
+        notify(t('customer.consent.saved'));
+        await refresh();
+      } catch (err) {
+        button.disabled = false;
+        fail(err);
+      }
     },
     async addNote(body, form) {
       const submit = form.querySelector('button[type="submit"]');
@@ -194,4 +205,127 @@ export function historySection(actions) {
     }
   });
   return details;
+}
+
+// localTime is the time now in an IANA time zone ('' when the browser does
+// not know the zone).
+export function localTime(tz, now = new Date()) {
+  if (!tz) return '';
+  try {
+    return new Intl.DateTimeFormat(getLanguage(), { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(now);
+  } catch {
+    return '';
+  }
+}
+
+// The local times shown keep up with the clock.
+setInterval(() => {
+  for (const node of document.querySelectorAll('.customer-local-time[data-tz]')) {
+    const time = localTime(node.dataset.tz);
+    if (time) node.textContent = t('customer.local_time', { time });
+  }
+}, 30000);
+
+// timezoneText shows the customer's time zone, their local time and where
+// the zone came from.
+export function timezoneText(customer) {
+  const tz = customer.timezone;
+  if (!tz) return null;
+  const time = localTime(tz);
+  const source = customer.timezone_source ? tOr(`customer.source.${customer.timezone_source}`, '') : '';
+  return h(
+    'span',
+    { class: 'customer-timezone' },
+    h('span', { class: 'customer-tz-name' }, tz),
+    time ? [' · ', h('span', { class: 'customer-local-time', dataset: { tz } }, t('customer.local_time', { time }))] : null,
+    source ? h('span', { class: 'customer-source muted' }, ` (${source})`) : null,
+  );
+}
+
+// regionText shows the region and whether it came from a phone number or
+// the browser.
+export function regionText(customer) {
+  if (!customer.region) return null;
+  const source = customer.region_source ? tOr(`customer.source.${customer.region_source}`, '') : '';
+  return h('span', { class: 'customer-region' }, customer.region, source ? h('span', { class: 'customer-source muted' }, ` (${source})`) : null);
+}
+
+// customerChannels lists the channels of the customer's identities, once each.
+export function customerChannels(customer) {
+  return [...new Set((customer.identities || []).map((i) => i.channel))];
+}
+
+// preferredChannelControl chooses the preferred channel among the
+// customer's channels.
+export function preferredChannelControl(customer, actions, channelLabel) {
+  const current = customer.preferred_channel || '';
+  const channels = customerChannels(customer);
+  if (current && !channels.includes(current)) channels.push(current);
+  const select = h(
+    'select',
+    { class: 'preferred-channel-select', 'aria-label': t('customer.preferred_channel') },
+    h('option', { value: '' }, t('customer.none')),
+    channels.map((c) => h('option', { value: c, selected: c === current }, channelLabel(c))),
+  );
+  const error = h('p', { class: 'crm-field-error', hidden: true, role: 'alert' });
+  select.addEventListener('change', async () => {
+    const fields = await actions.patch({ preferred_channel: select.value });
+    const msg = fields && (fields.preferred_channel || Object.values(fields)[0]);
+    error.textContent = msg || '';
+    error.hidden = !msg;
+  });
+  return [select, error];
+}
+
+const CONSENT_CHANNELS = ['sms', 'whatsapp'];
+
+function consentSource(c) {
+  const src = String(c.source || '');
+  return src.startsWith('agent:') ? t('customer.consent.by_agent') : t('customer.consent.by_keyword', { keyword: src });
+}
+
+// consentSection shows, per SMS and WhatsApp address of the customer,
+// whether they opted in or out (with what and when), and lets the agent
+// record a change the customer asked for.
+export function consentSection(customer, actions, channelLabel) {
+  const consents = customer.consents || [];
+  const rows = [];
+  const seen = new Set();
+  const add = (channel, address) => {
+    const key = `${channel}|${address}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    rows.push({ channel, address, consent: consents.find((c) => c.channel === channel && c.address === address) });
+  };
+  for (const id of customer.identities || []) if (CONSENT_CHANNELS.includes(id.channel)) add(id.channel, id.address);
+  for (const c of consents) add(c.channel, c.address);
+  if (rows.length === 0) return null;
+  return h(
+    'section',
+    { class: 'panel-section customer-consents' },
+    h('h4', null, t('customer.consents')),
+    h(
+      'ul',
+      { class: 'consents' },
+      rows.map(({ channel, address, consent }) => {
+        const status = consent ? consent.status : '';
+        let button = null;
+        if (actions) {
+          const next = status === 'opted_out' ? 'opted_in' : 'opted_out';
+          button = h('button', { type: 'button', class: 'button button-secondary button-small consent-toggle', dataset: { status: next } },
+            t(next === 'opted_in' ? 'customer.consent.opt_in' : 'customer.consent.opt_out'));
+          button.addEventListener('click', () => actions.setConsent(channel, address, next, button));
+        }
+        return h(
+          'li',
+          { class: 'consent', dataset: { channel, address, status: status || 'unknown' } },
+          h('span', { class: ['channel-badge', `channel-${channel}`] }, channelLabel(channel)),
+          h('span', { class: 'consent-address' }, address),
+          h('span', { class: ['consent-status', `consent-${status || 'unknown'}`] }, t(status ? `customer.consent.${status}` : 'customer.consent.unknown')),
+          consent ? h('span', { class: 'consent-source muted' }, `${consentSource(consent)} · ${formatDateTime(consent.updated_at)}`) : null,
+          button,
+        );
+      }),
+    ),
+  );
 }

@@ -3,7 +3,7 @@
 
 import { h, initials } from './dom.js';
 import { t, tOr, formatTime, formatDate, formatDateTime } from './i18n.js';
-import { mergeButton, noteForm, stageControl, attributesForm, historySection } from './customer.js';
+import { mergeButton, noteForm, stageControl, attributesForm, historySection, timezoneText, regionText, preferredChannelControl, consentSection } from './customer.js';
 
 export function channelLabel(channel) {
   return tOr(`channel.${channel}`, channel || '');
@@ -251,6 +251,9 @@ export function offerCard(offer, { me, onAccept, onReject }) {
           customer.lifecycle_stage
             ? h('span', { class: ['stage-badge', `stage-${String(customer.lifecycle_stage).toLowerCase()}`], title: t('customer.stage') }, stageLabel(customer.lifecycle_stage))
             : null,
+          customer.preferred_channel
+            ? h('span', { class: 'offer-prefers', title: t('customer.preferred_channel') }, t('customer.prefers', { channel: channelLabel(customer.preferred_channel) }))
+            : null,
           callModeBadge(conv),
         ),
       ),
@@ -310,7 +313,12 @@ export function customerPanel(customer, { me, currentId, actions }) {
       fact(t('customer.email'), customer.email),
       fact(t('customer.phone'), customer.phone),
       customer.locale ? fact(t('customer.locale'), customer.locale) : null,
-      customer.region ? fact(t('customer.region'), customer.region) : null,
+      customer.region ? fact(t('customer.region'), regionText(customer)) : null,
+      customer.timezone ? fact(t('customer.timezone'), timezoneText(customer)) : null,
+      customer.browser_language ? fact(t('customer.browser_language'), customer.browser_language) : null,
+      actions
+        ? [h('dt', null, t('customer.preferred_channel')), h('dd', null, preferredChannelControl(customer, actions, channelLabel))]
+        : customer.preferred_channel ? fact(t('customer.preferred_channel'), channelLabel(customer.preferred_channel)) : null,
       actions ? [h('dt', null, t('customer.stage')), h('dd', null, stageControl(customer, actions))] : fact(t('customer.stage'), stageLabel(customer.lifecycle_stage)),
       fact(t('customer.since'), formatDate(customer.created_at)),
     ),
@@ -340,6 +348,7 @@ export function customerPanel(customer, { me, currentId, actions }) {
           )
         : h('p', { class: 'muted' }, t('customer.none')),
     ),
+    consentSection(customer, actions, channelLabel),
     (customer.duplicates || []).length
       ? h(
           'section',

@@ -604,6 +604,19 @@
     return code === 'required' ? t('widget.required') : t('widget.invalid');
   }
 
+  // browserHints is what the browser tells about the visitor: its time
+  // zone and language (the server keeps what it understands, ignores the
+  // rest, and never refuses the chat for them).
+  function browserHints() {
+    let timezone = '';
+    try {
+      timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+    } catch {
+      // an old browser without time zone support
+    }
+    return { timezone, language: navigator.language || '' };
+  }
+
   async function startSession(ev) {
     ev.preventDefault();
     fieldError(ui.name, ui.nameError, '');
@@ -631,7 +644,7 @@
     ui.start.disabled = true;
     ui.start.textContent = t('widget.starting');
     try {
-      const body = { inbox_id: inboxId, name, email, phone, topic: ui.topicField.hidden ? '' : ui.topic.value, locale: lang };
+      const body = { inbox_id: inboxId, name, email, phone, topic: ui.topicField.hidden ? '' : ui.topic.value, locale: lang, ...browserHints() };
       const res = await fetch(apiURL('webchat/sessions').href, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },

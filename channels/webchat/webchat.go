@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/bus"
+	"github.com/parleyhq/parley/crm"
 	"github.com/parleyhq/parley/internal/socket"
 	"github.com/parleyhq/parley/internal/web"
 )
@@ -25,7 +26,9 @@ type Backend interface {
 	parley.Inbox
 	Inbox(ctx context.Context, id int64) (parley.InboxConfig, error)
 	Inboxes(ctx context.Context) ([]parley.InboxConfig, error)
-	StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string) (token string, customerID int64, err error)
+	// StartVisitor opens a session; browser holds the (validated) time
+	// zone, language and region the visitor's browser reported.
+	StartVisitor(ctx context.Context, inboxID int64, oldToken, name, email, phone, topic, locale string, browser crm.Browser) (token string, customerID int64, err error)
 	Visitor(ctx context.Context, token string) (parley.Visitor, error)
 	VisitorConversation(ctx context.Context, customerID, inboxID int64) (parley.Conversation, bool, error)
 	CustomerMessages(ctx context.Context, convID, afterSeq int64) ([]parley.Message, error)
@@ -156,6 +159,9 @@ func (c *Channel) handleSession() http.Handler {
 		Topic        string `json:"topic"`
 		Locale       string `json:"locale"`
 		VisitorToken string `json:"visitor_token"`
+		// What the browser reports: its IANA time zone and language tag.
+		Timezone string `json:"timezone"`
+		Language string `json:"language"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -187,12 +193,15 @@ func (c *Channel) handleSession() http.Handler {
 			web.Error(w, r, c.log, err)
 			return
 		}
-		tok, cust, err := c.backend.StartVisitor(r.Context(), id, req.VisitorToken, req.Name, req.Email, req.Phone, req.Topic, req.Locale)
+		// A time zone or language the server does not understand is left
+		// out and named in "ignored": it never stops the chat.
+		browser, ignored := crm.ParseBrowser(req.Timezone, req.Language)
+		tok, cust, err := c.backend.StartVisitor(r.Context(), id, req.VisitorToken, req.Name, req.Email, req.Phone, req.Topic, req.Locale, browser)
 		if err != nil {
 			web.Error(w, r, c.log, err)
 			return
 		}
-		web.JSON(w, http.StatusOK, map[string]string{"visitor_token": tok, "customer_id": web.IDString(cust)})
+		web.JSON(w, http.StatusOK, map[string]any{"visitor_token": tok, "customer_id": web.IDString(cust), "ignored": ignored})
 	})
 }
 

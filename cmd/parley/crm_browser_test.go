@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -52,14 +55,9 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	srv.do(t, "PUT", "/api/v1/customer-attributes/plan", admin, map[string]any{"label": "Plan", "type": "list", "options": []string{"gold", "silver"}}, nil)
 	srv.do(t, "PUT", "/api/v1/customer-attributes/seats", admin, map[string]any{"label": "Seats", "type": "number"}, nil)
 
-	agent, customer := newBrowser(t), newBrowser(t)
-	step(t, agent, "log in and go available",
-		chromedp.Navigate(srv.base+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("login-email")),
-		chromedp.SendKeys(chromedp.ID("login-email"), "agent1@parley.test"),
-		chromedp.SendKeys(chromedp.ID("login-password"), DemoPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("presence")),
+	// Mei's browser is in Shanghai and speaks British English.
+	agent, customer := newBrowser(t), newBrowser(t, chromedp.Env("TZ=Asia/Shanghai", "LANGUAGE=en_GB", "LANG=en_GB.UTF-8"), chromedp.Flag("lang", "en-GB"), chromedp.Flag("accept-lang", "en-GB"))
+	consoleLogin(t, agent, srv.base, "agent1@parley.test",
 		chromedp.SetValue(chromedp.ID("presence"), "available"),
 		runJS(`document.getElementById('presence').dispatchEvent(new Event('change', {bubbles: true}))`),
 	)
@@ -88,6 +86,31 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	}
 	if chatCustomer != texted {
 		t.Fatalf("the chat belongs to customer %d; want the SMS customer %d (verified by the pre-chat phone)", chatCustomer, texted)
+	}
+	step(t, agent, "the panel shows her browser's time zone with her local time",
+		waitJS(`document.querySelector('#customer-body .customer-tz-name')?.textContent === 'Asia/Shanghai'`),
+		waitJS(`/\d/.test(document.querySelector('#customer-body .customer-local-time')?.textContent || '')`),
+		waitJS(`document.querySelector('#customer-body .customer-timezone')?.textContent.includes('from the browser')`),
+		waitJS(`document.querySelector('#customer-body .customer-region')?.textContent.includes('US')`),
+	)
+	step(t, agent, "choose her preferred channel and record her SMS opt-out",
+		scrollToCenter(`#customer-body .preferred-channel-select`),
+		runJS(`(() => { const s = document.querySelector('#customer-body .preferred-channel-select'); s.value = 'sms'; s.dispatchEvent(new Event('change')); })()`),
+		waitJS(`document.getElementById('customer-body').customer?.preferred_channel === 'sms'`),
+		scrollToCenter(`#customer-body .consent[data-address="+14155550123"] .consent-toggle`),
+		chromedp.Click(`#customer-body .consent[data-address="+14155550123"] .consent-toggle`),
+		waitJS(`document.querySelector('#customer-body .consent[data-address="+14155550123"]')?.dataset.status === 'opted_out'`),
+		waitJS(`document.querySelector('#customer-body .consent[data-address="+14155550123"] .consent-source')?.textContent.includes('recorded by an agent')`),
+	)
+	var tz, tzSource, browserRegion, browserLang, preferred, consent string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT timezone, timezone_source, browser_region, browser_language, preferred_channel,
+		(SELECT status || ' ' || keyword FROM customer_consents WHERE address = '+14155550123') FROM customers WHERE id = $1`, texted).
+		Scan(&tz, &tzSource, &browserRegion, &browserLang, &preferred, &consent); err != nil {
+		t.Fatal(err)
+	}
+	if tz != "Asia/Shanghai" || tzSource != "browser" || browserRegion != "GB" || browserLang != "en-GB" || preferred != "sms" || !strings.HasPrefix(consent, "opted_out agent:") {
+		t.Errorf("stored time zone %q (%s), browser region %q, language %q, preferred %q, consent %q; want Asia/Shanghai from the browser, GB, en-GB, sms, opted_out by an agent",
+			tz, tzSource, browserRegion, browserLang, preferred, consent)
 	}
 	step(t, agent, "merge the duplicate",
 		scrollToCenter(`#customer-body .duplicate-merge`),
@@ -145,5 +168,74 @@ func TestConsoleMergesADuplicateAndAddsANoteAfterWidgetPhoneLinksTheCaller(t *te
 	}
 	if n := e.count(t, `SELECT count(*) FROM conversations WHERE customer_id = $1`, texted); n != 3 {
 		t.Errorf("the merged customer has %d conversations; want 3 (SMS, email, chat)", n)
+	}
+
+	// The admin's Customers page: attribute definitions, segments and a CSV import.
+	boss := newBrowser(t)
+	consoleLogin(t, boss, srv.base, "admin@parley.test",
+		chromedp.WaitVisible(chromedp.ID("crm-admin-open")),
+		chromedp.Click(chromedp.ID("crm-admin-open")),
+		waitJS(`!!document.querySelector('#crm-attributes .crm-attribute[data-key="plan"]')`),
+	)
+	step(t, boss, "define a date attribute",
+		chromedp.Click(chromedp.ID("crm-attribute-new")),
+		chromedp.SendKeys(chromedp.ID("attribute-key"), "renewal"),
+		chromedp.SendKeys(chromedp.ID("attribute-label"), "Renewal"),
+		chromedp.SetValue(chromedp.ID("attribute-type"), "date"),
+		runJS(`document.querySelector('.attribute-form').requestSubmit()`),
+		waitJS(`document.querySelector('#crm-attributes .crm-attribute[data-key="renewal"]')?.textContent.includes('Date')`),
+	)
+	step(t, boss, "create a segment of gold customers: Mei is its one member",
+		chromedp.Click(chromedp.ID("crm-segment-new")),
+		chromedp.SendKeys(chromedp.ID("segment-name"), "Gold"),
+		chromedp.SendKeys(chromedp.ID("segment-attributes"), "plan=gold"),
+		runJS(`document.querySelector('.segment-form').requestSubmit()`),
+		waitJS(`[...document.querySelectorAll('#crm-segments .crm-segment')].some(r => r.textContent.includes('Gold') && r.querySelector('.segment-size').textContent === '1')`),
+		chromedp.Click(`#crm-segments .segment-members`),
+		waitJS(fmt.Sprintf(`!!document.querySelector('#crm-segment-members .segment-member[data-customer-id="%d"]')`, texted)),
+		runJS(`fetch(document.querySelector('#crm-segments .segment-export').href).then(r => r.text()).then(x => { window.segmentCSV = x; })`),
+		waitJS(`(window.segmentCSV || '').includes('Mei Ling')`),
+	)
+	step(t, boss, "narrow the segment to loyal customers: it is empty",
+		chromedp.Click(`#crm-segments .segment-edit`),
+		chromedp.Click(`#segment-stages input[value="loyal"]`),
+		runJS(`document.querySelector('.segment-form').requestSubmit()`),
+		waitJS(`document.querySelector('#crm-segments .crm-segment .segment-size')?.textContent === '0'`),
+	)
+	var rows strings.Builder
+	rows.WriteString("Full Name,E-mail,Plan\n")
+	for i := range 250 {
+		plan := "silver"
+		switch i {
+		case 7:
+			plan = "platinum" // not an option
+		}
+		email := fmt.Sprintf("buyer%d@example.com", i)
+		if i == 42 {
+			email = "not-an-email"
+		}
+		fmt.Fprintf(&rows, "Buyer %d,%s,%s\n", i, email, plan)
+	}
+	file := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(file, []byte(rows.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step(t, boss, "import 250 rows as a job: progress, then the report with the two bad rows",
+		scrollToCenter(`#import-file`),
+		chromedp.SetUploadFiles(`#import-file`, []string{file}),
+		waitJS(`document.querySelectorAll('#import-mapping .import-target').length === 3`),
+		// the columns are mapped by their names
+		waitJS(`[...document.querySelectorAll('#import-mapping .import-target')].map(s => s.value).join() === 'name,email,attributes.plan'`),
+		runJS(`document.getElementById('import-form').requestSubmit()`),
+		waitJS(`!document.getElementById('import-progress').hidden`),
+		waitJS(`document.querySelector('#import-report .import-summary')?.dataset.status === 'done'`),
+		waitJS(`[...document.querySelectorAll('#import-report .import-error')].map(r => r.dataset.row).join() === '9,44'`),
+		waitJS(`document.querySelector('#import-progress .import-status')?.textContent.includes('250 of 250')`),
+	)
+	if text := value[string](t, boss, `document.getElementById('crm-admin-panel').innerText`); strings.Contains(text, "null") || strings.Contains(text, "undefined") {
+		t.Errorf("the Customers page shows null or undefined:\n%s", text)
+	}
+	if n := e.count(t, `SELECT count(*) FROM customers WHERE email LIKE 'buyer%@example.com' AND attributes->>'plan' = 'silver'`); n != 248 {
+		t.Errorf("%d customers imported; want 248", n)
 	}
 }
