@@ -104,10 +104,10 @@
 // library (each body a function that starts with begin(KEYS, ARGV)), so
 // every call is one FCALL. ARGV: now (ms), scan depth, miss limit, n (the
 // most offers the call may make), a fresh offer id base, then the
-// script's own arguments. The reply is one flat array: code, message,
-// the counts of offered, ended, more, extra and away, then their fields
-// (see lib.lua); numbers travel as decimal strings (Lua numbers are
-// doubles; every value stored stays below 2^53).
+// script's own arguments. The reply is {code, message, body}, the body
+// one string of lines: the counts of offered, ended, more, extra and
+// away, then their fields (see lib.lua); numbers travel as decimal
+// strings (Lua numbers are doubles; every value stored stays below 2^53).
 //
 //	enqueue.lua      add a task (unless queued or offered) and offer it
 //	                 (work-conserving: nothing else can have changed)
@@ -146,9 +146,10 @@
 // it does; a Lua number passed as its argument is formatted with
 // printf("%.17g") and a score read back parsed with strtod (each about as
 // dear as a small call), so arguments are strings and scores are never
-// read; each table in the script's reply costs about 4,000, so the reply
-// is flat; decoding an agent record about 15,000; a Lua pattern that is
-// not anchored can cost hundreds of thousands. Hence the class sets and
+// read; each element of the script's reply costs about 1,600 and each
+// table in it 4,000 more, so the reply is one string; decoding an agent
+// record costs about 15,000; a Lua pattern that is not anchored can cost
+// hundreds of thousands. Hence the class sets and
 // their first-member lists (no scan past tasks nobody free can take, no
 // class read for a pull), the free sets, the agent records in one hash
 // (the free members of a queue in one HMGET, decoded only when their

@@ -25,8 +25,9 @@ type Options struct {
 	Prefix string
 	// Now is the clock; default time.Now. Times are kept in milliseconds.
 	Now func() time.Time
-	// NewID returns a fresh offer id base, never returned before by any
-	// router on the same Redis (the scripts do not check): the offers one
+	// NewID returns a fresh offer id base (no newline in it), never
+	// returned before by any router on the same Redis (the scripts do not
+	// check): the offers one
 	// call makes get the ids <base>-1, <base>-2, ... Default: 8 random
 	// bytes in hex, chosen once per Router, then a counter.
 
@@ -331,11 +332,12 @@ func (r *Router) eval(ctx context.Context, s *luaScript, nids int, args []any) (
 
 var errReply = errors.New("malformed script reply")
 
-// parseReply decodes lib.lua's flat reply: code, message, the counts of
-// offered, ended, more, extra and away, then their fields in that order.
+// parseReply decodes lib.lua's reply: code, message and a body of lines,
+// the counts of offered, ended, more, extra and away, then their fields
+// in that order.
 func parseReply(v []any) (reply, error) {
 	var rep reply
-	if len(v) < 7 {
+	if len(v) != 3 {
 		return rep, errReply
 	}
 	code, _ := v[0].(string)
@@ -343,16 +345,24 @@ func parseReply(v []any) (reply, error) {
 	if code != "" {
 		return rep, parley.Errorf(code, "%s", msg)
 	}
+	body, ok := v[2].(string)
+	if !ok {
+		return rep, errReply
+	}
+	f := strings.Split(body, "\n")
+	if len(f) < 5 {
+		return rep, errReply
+	}
 	var n [5]int
 	for i := range n {
-		x, ok := v[2+i].(int64)
-		if !ok || x < 0 || x > int64(len(v)) {
+		x, err := strconv.Atoi(f[i])
+		if err != nil || x < 0 || x > len(f) {
 			return rep, errReply
 		}
-		n[i] = int(x)
+		n[i] = x
 	}
-	f, err := strs(v[7:])
-	if err != nil || len(f) != 9*n[0]+9*n[1]+n[2]+n[3]+2*n[4] {
+	f = f[5:]
+	if len(f) != 9*n[0]+9*n[1]+n[2]+n[3]+2*n[4] {
 		return rep, errReply
 	}
 	take := func(k int) []string {
@@ -360,6 +370,7 @@ func parseReply(v []any) (reply, error) {
 		f = f[k:]
 		return part
 	}
+	var err error
 	if rep.Offered, err = parseOffers(take(9 * n[0])); err != nil {
 		return rep, err
 	}
