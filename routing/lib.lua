@@ -56,6 +56,18 @@ local function arg(i) return A[5 + i] end
 
 local function istr(n) return string.format('%d', n) end
 
+-- nstr is istr with a cache for small numbers, and NOW's own string.
+local STRS = {}
+local function nstr(n)
+  if n == NOW then return A[1] end
+  local v = STRS[n]
+  if v == nil then
+    v = string.format('%d', n)
+    if n >= 0 and n < 1000 then STRS[n] = v end
+  end
+  return v
+end
+
 -- num is tonumber with a cache for short strings (slot counters, levels):
 -- tonumber goes through strtod, a table lookup does not.
 local NUMS, NNUMS = {}, 0
@@ -265,7 +277,6 @@ end
 -- "name=level,..." sorted by name.
 -- (Literals: a function library may use no library while it loads.)
 local AG_PAT = '^(%a+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([01])|(%d+)|(%d+)|(%d+)|([^|]*)|(.*)$'
-local AG_FMT = '%s|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%s|%s'
 
 -- skillmap turns a skills string into a map name -> level (cached).
 local function skillmap(s)
@@ -356,10 +367,11 @@ local function save(a)
 end
 
 local function encode_agent(a)
-  return string.format(AG_FMT, a.presence, a.since, a.idle, a.last, a.miss,
-    a.ndirect, a.wseq, a.asg.voice, a.asg.chat, a.asg.email, a.pend.voice, a.pend.chat, a.pend.email,
-    a.wrap.voice, a.wrap.chat, a.wrap.email, a.vbd and '1' or '0', a.cap.voice, a.cap.chat, a.cap.email,
-    table.concat(a.offers, ' '), a.skillstr)
+  return table.concat({ a.presence, nstr(a.since), nstr(a.idle), nstr(a.last), nstr(a.miss),
+    nstr(a.ndirect), nstr(a.wseq), nstr(a.asg.voice), nstr(a.asg.chat), nstr(a.asg.email),
+    nstr(a.pend.voice), nstr(a.pend.chat), nstr(a.pend.email), nstr(a.wrap.voice), nstr(a.wrap.chat),
+    nstr(a.wrap.email), a.vbd and '1' or '0', nstr(a.cap.voice), nstr(a.cap.chat), nstr(a.cap.email),
+    table.concat(a.offers, ' '), a.skillstr }, '|')
 end
 
 -- write_chunks runs cmd key v[1..n] in calls of at most 1,000 arguments.
