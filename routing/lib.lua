@@ -926,6 +926,38 @@ local function eligible_free(cands, reqs, m)
   return out
 end
 
+-- RANK_PAT reads from an agent record only what ranks it on media m (see
+-- better): idle, last, and the assigned, pending, wrap-up and capacity
+-- counts of m. Matching it costs half a full decode, with no tables.
+local RANK_PAT = {
+  voice = '^%a+|%d+|(%d+)|(%d+)|%d+|%d+|%d+|(%d+)|%d+|%d+|(%d+)|%d+|%d+|(%d+)|%d+|%d+|[01]|(%d+)|',
+  chat = '^%a+|%d+|(%d+)|(%d+)|%d+|%d+|%d+|%d+|(%d+)|%d+|%d+|(%d+)|%d+|%d+|(%d+)|%d+|[01]|%d+|(%d+)|',
+  email = '^%a+|%d+|(%d+)|(%d+)|%d+|%d+|%d+|%d+|%d+|(%d+)|%d+|%d+|(%d+)|%d+|%d+|(%d+)|[01]|%d+|%d+|(%d+)|',
+}
+
+-- ranked_free returns the agents among candidates cands with the skills
+-- of requirement list reqs that are free on media m, each as a decoded
+-- agent when this call loaded it already, else as just what ranks it on
+-- m (the free set says it is free: flush ran before it was read). Only
+-- the agents chosen are decoded then (offer_task).
+local function ranked_free(cands, reqs, m)
+  local out = {}
+  for _, c in ipairs(cands) do
+    if satisfies(c, reqs) then
+      local a = agents[c.id]
+      if a == nil and RAW[c.id] then
+        local idle, last, g, p, w, cap = RAW[c.id]:match(RANK_PAT[m])
+        if idle then
+          a = { id = c.id, skills = c.skills, idle = tonumber(idle), last = tonumber(last),
+            cap = { [m] = num(cap) }, load = { [m] = num(g) + num(p) + num(w) }, light = true }
+        end
+      end
+      if a and (a.light or free(a, m)) then out[#out + 1] = a end
+    end
+  end
+  return out
+end
+
 -- choose picks the agents to offer task t of queue q among the eligible
 -- agents elig: the preferred agent alone within the sticky window, else
 -- the best ranked, up to the queue's parallel offers.
@@ -1094,11 +1126,16 @@ local function offer_task(conv)
   if q.paused then return true end
   local reqs = parse_req(eff_req(t, q))
   local elig = {}
-  for _, a in ipairs(eligible_free(free_members(q.id, t.media), reqs, t.media)) do
+  for _, a in ipairs(ranked_free(free_members(q.id, t.media), reqs, t.media)) do
     if not excluded(conv, a.id, t.nexcl > 0) then elig[#elig + 1] = a end
   end
   if #elig == 0 then return true end
-  return offer_to(choose(q, t, elig, reqs), t, q)
+  local chosen = {}
+  for _, x in ipairs(choose(q, t, elig, reqs)) do
+    local a = agent(x.id)
+    if a and free(a, t.media) then chosen[#chosen + 1] = a end
+  end
+  return offer_to(chosen, t, q)
 end
 
 -- qualifying_classes appends to cands the classes of queue q's waiting
