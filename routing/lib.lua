@@ -558,7 +558,8 @@ end
 local RANGES = {}
 
 -- class_added: member cmem was added to class req (key) of queue qid,
--- media m; when it comes first, it replaces the class's first entry.
+-- media m; when it comes first, it replaces the class's first entry. The
+-- class's first two members are read (and kept in RANGES) to know.
 local function class_added(qid, m, req, key, cmem)
   local v = redis.call('ZRANGE', key, '0', '1')
   v.complete = #v < 2
@@ -596,7 +597,7 @@ local function class_removed(qid, m, req, key, cmem)
 end
 
 -- classes lists the requirement classes of queue qid's waiting tasks of
--- media m, their first tasks first.
+-- media m, in the order of their first tasks.
 local function classes(qid, m)
   local out = {}
   for i, e in ipairs(redis.call('ZRANGE', firsts_key(qid, m), '0', '-1')) do out[i] = e:sub(38) end
