@@ -61,10 +61,8 @@ func (s *Server) handleReopen() http.Handler {
 			return err
 		}
 		var req request
-		if r.ContentLength != 0 {
-			if err := web.Decode(w, r, &req); err != nil {
-				return err
-			}
+		if err := web.DecodeOptional(w, r, &req); err != nil {
+			return err
 		}
 		var to int64
 		if req.AgentID != "" {

@@ -137,10 +137,8 @@ func (s *Server) handleResolve() http.Handler {
 			return err
 		}
 		var req request
-		if r.ContentLength != 0 {
-			if err := web.Decode(w, r, &req); err != nil {
-				return err
-			}
+		if err := web.DecodeOptional(w, r, &req); err != nil {
+			return err
 		}
 		c, err = s.Desk.Resolve(r.Context(), agent, c.ID, req.Disposition)
 		if err != nil {

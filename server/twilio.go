@@ -113,10 +113,8 @@ func (s *Server) handleVoiceToken() http.Handler {
 		ctx := r.Context()
 		agent := agentFrom(ctx)
 		var req request
-		if r.ContentLength != 0 {
-			if err := web.Decode(w, r, &req); err != nil {
-				return err
-			}
+		if err := web.DecodeOptional(w, r, &req); err != nil {
+			return err
 		}
 		token, identity, exp, err := s.Twilio.VoiceToken(agent.ID)
 		if err != nil {

@@ -77,6 +77,16 @@ func JSON(w http.ResponseWriter, status int, v any) {
 // Decode reads a JSON body into v, refusing unknown fields, trailing data and
 // bodies over MaxBody with EINVALID.
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decode(w, r, v, false)
+}
+
+// DecodeOptional is Decode for a body that may be left out: an empty body
+// (with or without a Content-Length) leaves v as it is.
+func DecodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	return decode(w, r, v, true)
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -85,6 +95,9 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return parley.Errorf(parley.EINVALID, "Request body is larger than %d bytes.", MaxBody)
 		}
 		if errors.Is(err, io.EOF) {
+			if optional {
+				return nil
+			}
 			return parley.Errorf(parley.EINVALID, "Request body is empty.")
 		}
 		return parley.Errorf(parley.EINVALID, "Invalid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))

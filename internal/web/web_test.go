@@ -15,7 +15,7 @@ type sample struct {
 	Tags  map[string]int `json:"tags"`
 }
 
-func decode(body string) (sample, error) {
+func decodeSample(body string) (sample, error) {
 	var v sample
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	return v, Decode(httptest.NewRecorder(), r, &v)
@@ -34,7 +34,7 @@ func TestDecodeRefusesWhatIsNotOneKnownObject(t *testing.T) {
 		{`{"name":"a"`, false},
 		{`{"name":"` + strings.Repeat("x", MaxBody) + `"}`, false},
 	} {
-		_, err := decode(tt.body)
+		_, err := decodeSample(tt.body)
 		if (err == nil) != tt.ok {
 			t.Errorf("%.40q: err %v; want ok=%v", tt.body, err, tt.ok)
 		}
@@ -66,8 +66,41 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`{"name":"\ud800"}`)
 	f.Add(`null`)
 	f.Fuzz(func(t *testing.T, body string) {
-		if _, err := decode(body); err != nil && parley.ErrorCode(err) != parley.EINVALID {
+		if _, err := decodeSample(body); err != nil && parley.ErrorCode(err) != parley.EINVALID {
 			t.Fatalf("code %q for %q; want invalid", parley.ErrorCode(err), body)
 		}
 	})
+}
+
+func TestDecodeOptionalTakesAnEmptyBodyWithOrWithoutLength(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		body    string
+		chunked bool // no Content-Length, as a chunked request has
+		want    string
+		ok      bool
+	}{
+		{"empty", ``, false, "keep", true},
+		{"empty chunked", ``, true, "keep", true},
+		{"object", `{"name":"a"}`, false, "a", true},
+		{"object chunked", `{"name":"a"}`, true, "a", true},
+		{"unknown field", `{"nmae":"a"}`, true, "", false},
+		{"broken", `{"name":`, false, "", false},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+		if tt.chunked {
+			r.ContentLength = -1
+		}
+		v := sample{Name: "keep"}
+		err := DecodeOptional(httptest.NewRecorder(), r, &v)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err %v; want ok=%v", tt.name, err, tt.ok)
+		}
+		if err != nil && parley.ErrorCode(err) != parley.EINVALID {
+			t.Errorf("%s: code %q; want invalid", tt.name, parley.ErrorCode(err))
+		}
+		if tt.ok && v.Name != tt.want {
+			t.Errorf("%s: name %q; want %q", tt.name, v.Name, tt.want)
+		}
+	}
 }
