@@ -211,6 +211,9 @@ func chromium(t *testing.T) string {
 			}
 		}
 	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium not found (set PARLEY_CHROMIUM; CI installs it with scripts/services.sh --browser)")
+	}
 	t.Skip("Chromium not found (set PARLEY_CHROMIUM)")
 	return ""
 }
